@@ -1,0 +1,101 @@
+#include "consumers.hpp"
+
+#include "plugin_instance.hpp"
+
+namespace stethoscope::core {
+
+void Consumers::add(PluginInstance* plugin) {
+    const sth_plugin_descriptor* t = &plugin->table();
+    bool packets = t->session_packet != nullptr;
+    plugins_.push_back(Entry{plugin, t, plugin->object(), packets});
+    any_packets_ = any_packets_ || packets;
+}
+
+void Consumers::session_open(const sth_session_info& s, std::vector<ConsumerSlot>& slots) {
+    slots.assign(plugins_.size(), ConsumerSlot{});
+    for (size_t i = 0; i < plugins_.size(); ++i)
+        if (plugins_[i].table->session_open != nullptr)
+            slots[i].cookie = plugins_[i].table->session_open(plugins_[i].object, &s);
+}
+
+void Consumers::stream_data(const sth_session_info& s, std::vector<ConsumerSlot>& slots,
+                            const sth_stream_chunk& chunk) {
+    for (size_t i = 0; i < plugins_.size(); ++i) {
+        const Entry& e = plugins_[i];
+        if (e.table->stream_data == nullptr) continue;
+        sth_result r = e.table->stream_data(e.object, slots[i].cookie, &s, &chunk);
+        if (r == STH_OK) {
+            slots[i].delivered[chunk.direction] += chunk.size;
+        } else {
+            slots[i].dropped[chunk.direction] += chunk.size;
+            slots[i].dropped_segments[chunk.direction] += 1;
+        }
+    }
+}
+
+void Consumers::stream_gap(const sth_session_info& s, std::vector<ConsumerSlot>& slots,
+                           const sth_stream_gap& gap) {
+    for (size_t i = 0; i < plugins_.size(); ++i)
+        if (plugins_[i].table->stream_gap != nullptr)
+            plugins_[i].table->stream_gap(plugins_[i].object, slots[i].cookie, &s, &gap);
+}
+
+void Consumers::stream_end(const sth_session_info& s, std::vector<ConsumerSlot>& slots,
+                           const sth_stream_end& end) {
+    for (size_t i = 0; i < plugins_.size(); ++i)
+        if (plugins_[i].table->stream_end != nullptr)
+            plugins_[i].table->stream_end(plugins_[i].object, slots[i].cookie, &s, &end);
+}
+
+void Consumers::session_packet(const sth_session_info& s, std::vector<ConsumerSlot>& slots,
+                               const sth_packet& p, const sth_segment& seg) {
+    if (!any_packets_) return;
+    for (size_t i = 0; i < plugins_.size(); ++i)
+        if (plugins_[i].takes_packets)
+            plugins_[i].table->session_packet(plugins_[i].object, slots[i].cookie, &s, &p, &seg);
+}
+
+namespace {
+struct SinkCtx {
+    JsonWriter* w;
+};
+void sink_put(void* ctx, sth_str key, sth_str value) {
+    auto* c = static_cast<SinkCtx*>(ctx);
+    c->w->key(std::string_view(key.data, key.size)).raw(std::string_view(value.data, value.size));
+}
+}  // namespace
+
+void Consumers::session_summary(const sth_session_info& s, std::vector<ConsumerSlot>& slots,
+                                JsonWriter& w) {
+    SinkCtx ctx{&w};
+    sth_json_sink sink{sizeof(sth_json_sink), &ctx, &sink_put};
+    for (size_t i = 0; i < plugins_.size(); ++i)
+        if (STH_HAS_FIELD(plugins_[i].table, sth_plugin_descriptor, session_summary) &&
+            plugins_[i].table->session_summary != nullptr)
+            plugins_[i].table->session_summary(plugins_[i].object, slots[i].cookie, &s, &sink);
+    w.key("outputs").begin_object();
+    for (size_t i = 0; i < plugins_.size(); ++i) {
+        if (plugins_[i].table->stream_data == nullptr) continue;
+        w.key(plugins_[i].plugin->name()).begin_object();
+        const char* dirs[2] = {"requests", "responses"};
+        for (int d = 0; d < 2; ++d) {
+            w.key(dirs[d]).begin_object();
+            w.key("delivered").value(slots[i].delivered[d]);
+            w.key("dropped").value(slots[i].dropped[d]);
+            w.key("dropped_segments").value(slots[i].dropped_segments[d]);
+            w.end_object();
+        }
+        w.end_object();
+    }
+    w.end_object();
+}
+
+void Consumers::session_close(const sth_session_info& s, std::vector<ConsumerSlot>& slots,
+                              const sth_event& closed) {
+    for (size_t i = 0; i < plugins_.size(); ++i)
+        if (STH_HAS_FIELD(plugins_[i].table, sth_plugin_descriptor, session_close) &&
+            plugins_[i].table->session_close != nullptr)
+            plugins_[i].table->session_close(plugins_[i].object, slots[i].cookie, &s, &closed);
+}
+
+}  // namespace stethoscope::core

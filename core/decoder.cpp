@@ -1,0 +1,235 @@
+#include "decoder.hpp"
+
+#include <cstring>
+
+namespace stethoscope::core {
+
+namespace {
+
+// Link types (libpcap DLT_* values as pcap_datalink() reports them).
+constexpr int k_dlt_null = 0, k_dlt_en10mb = 1, k_dlt_raw = 12, k_dlt_raw_openbsd = 14,
+              k_linktype_raw = 101, k_dlt_loop = 108, k_dlt_linux_sll = 113,
+              k_dlt_ipv4 = 228, k_dlt_ipv6 = 229, k_dlt_linux_sll2 = 276;
+
+constexpr uint16_t k_ethertype_ipv4 = 0x0800, k_ethertype_ipv6 = 0x86dd;
+
+inline uint16_t be16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
+inline uint32_t be32(const uint8_t* p) {
+    return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | p[3];
+}
+
+struct Cursor {
+    const uint8_t* data;
+    uint32_t size;  // captured bytes from data on
+};
+
+// Where the IP packet starts, and its version (from the link header) or 0 to sniff.
+struct LinkResult {
+    DecodeStatus status;
+    uint32_t offset;
+};
+
+LinkResult ethernet(const uint8_t* d, uint32_t cap) {
+    if (cap < 14) return {DecodeStatus::link_truncated, 0};
+    uint32_t off = 12;
+    uint16_t type = be16(d + off);
+    // 802.1Q, 802.1ad (QinQ) and the old 0x9100 tag, any depth.
+    while (type == 0x8100 || type == 0x88a8 || type == 0x9100) {
+        off += 4;
+        if (cap < off + 2) return {DecodeStatus::link_truncated, 0};
+        type = be16(d + off);
+    }
+    off += 2;
+    if (type != k_ethertype_ipv4 && type != k_ethertype_ipv6) return {DecodeStatus::not_ip, 0};
+    return {DecodeStatus::ok, off};
+}
+
+LinkResult bsd_loopback(const uint8_t* d, uint32_t cap, bool network_order) {
+    if (cap < 4) return {DecodeStatus::link_truncated, 0};
+    uint32_t be = be32(d);
+    uint32_t le = uint32_t{d[0]} | uint32_t{d[1]} << 8 | uint32_t{d[2]} << 16 | uint32_t{d[3]} << 24;
+    // DLT_NULL is in the capturing host's byte order, which we do not know: accept both.
+    auto known = [](uint32_t af) { return af == 2 || af == 24 || af == 28 || af == 30; };
+    if (!(known(be) || (!network_order && known(le)))) return {DecodeStatus::not_ip, 0};
+    return {DecodeStatus::ok, 4};
+}
+
+LinkResult linux_sll(const uint8_t* d, uint32_t cap) {
+    if (cap < 16) return {DecodeStatus::link_truncated, 0};
+    uint16_t type = be16(d + 14);
+    if (type != k_ethertype_ipv4 && type != k_ethertype_ipv6) return {DecodeStatus::not_ip, 0};
+    return {DecodeStatus::ok, 16};
+}
+
+LinkResult linux_sll2(const uint8_t* d, uint32_t cap) {
+    if (cap < 20) return {DecodeStatus::link_truncated, 0};
+    uint16_t type = be16(d);
+    if (type != k_ethertype_ipv4 && type != k_ethertype_ipv6) return {DecodeStatus::not_ip, 0};
+    return {DecodeStatus::ok, 20};
+}
+
+LinkResult link_layer(int linktype, const uint8_t* d, uint32_t cap) {
+    switch (linktype) {
+        case k_dlt_en10mb: return ethernet(d, cap);
+        case k_dlt_null: return bsd_loopback(d, cap, false);
+        case k_dlt_loop: return bsd_loopback(d, cap, true);
+        case k_dlt_linux_sll: return linux_sll(d, cap);
+        case k_dlt_linux_sll2: return linux_sll2(d, cap);
+        case k_dlt_raw:
+        case k_dlt_raw_openbsd:
+        case k_linktype_raw:
+        case k_dlt_ipv4:
+        case k_dlt_ipv6: return {DecodeStatus::ok, 0};
+        default: return {DecodeStatus::unsupported_linktype, 0};
+    }
+}
+
+DecodeStatus parse_tcp_options(const uint8_t* p, uint32_t len, TcpOptions& o) {
+    uint32_t i = 0;
+    while (i < len) {
+        uint8_t kind = p[i];
+        if (kind == 0) break;          // end of options
+        if (kind == 1) { ++i; continue; }  // NOP
+        if (i + 1 >= len) return DecodeStatus::tcp_bad_options;
+        uint8_t olen = p[i + 1];
+        if (olen < 2 || i + olen > len) return DecodeStatus::tcp_bad_options;
+        const uint8_t* v = p + i + 2;
+        switch (kind) {
+            case 2: if (olen == 4) o.mss = be16(v); break;
+            case 3: if (olen == 3) o.window_scale = static_cast<int8_t>(v[0] > 14 ? 14 : v[0]); break;
+            case 4: o.sack_permitted = true; break;
+            case 5:
+                o.sack_block_count = 0;
+                for (uint32_t b = 0; b + 8 <= uint32_t{olen} - 2 && o.sack_block_count < 4; b += 8) {
+                    o.sack_blocks[o.sack_block_count++] = {be32(v + b), be32(v + b + 4)};
+                }
+                break;
+            case 8:
+                if (olen == 10) {
+                    o.has_timestamps = true;
+                    o.ts_val = be32(v);
+                    o.ts_ecr = be32(v + 4);
+                }
+                break;
+            case 34: o.fast_open = true; break;
+            default: break;
+        }
+        i += olen;
+    }
+    return DecodeStatus::ok;
+}
+
+DecodeStatus tcp(const uint8_t* d, uint32_t ip_payload_len, uint32_t captured, DecodedPacket& out) {
+    if (captured < 20) {
+        return ip_payload_len < 20 ? DecodeStatus::tcp_bad_data_offset : DecodeStatus::tcp_truncated;
+    }
+    uint32_t hdr = uint32_t{static_cast<uint8_t>(d[12] >> 4)} * 4;
+    if (hdr < 20 || hdr > ip_payload_len) return DecodeStatus::tcp_bad_data_offset;
+    if (hdr > captured) return DecodeStatus::tcp_truncated;
+    out.src_port = be16(d);
+    out.dst_port = be16(d + 2);
+    out.seq = be32(d + 4);
+    out.ack = be32(d + 8);
+    out.flags = d[13];
+    out.window = be16(d + 14);
+    out.options = TcpOptions{};
+    if (DecodeStatus s = parse_tcp_options(d + 20, hdr - 20, out.options); s != DecodeStatus::ok)
+        return s;
+    out.payload = d + hdr;
+    out.payload_len = ip_payload_len - hdr;
+    out.payload_captured = captured - hdr < out.payload_len ? captured - hdr : out.payload_len;
+    return DecodeStatus::ok;
+}
+
+DecodeStatus ipv4(const uint8_t* d, uint32_t cap, bool cut_by_snaplen, DecodedPacket& out) {
+    if (cap < 20) return DecodeStatus::ip_truncated;
+    uint32_t ihl = uint32_t{static_cast<uint8_t>(d[0] & 0x0f)} * 4;
+    if (ihl < 20) return DecodeStatus::ip_bad_header_length;
+    uint32_t total = be16(d + 2);
+    if (total < ihl) return DecodeStatus::ip_bad_total_length;
+    if (cap < ihl) return DecodeStatus::ip_truncated;
+    if (total > cap && !cut_by_snaplen) return DecodeStatus::ip_length_past_packet;
+    uint16_t frag = be16(d + 6);
+    if ((frag & 0x3fff) != 0) return DecodeStatus::ip_fragment;  // MF set or offset != 0
+    if (d[9] != 6) return DecodeStatus::not_tcp;
+    out.ip_version = 4;
+    out.src.fill(0);
+    out.dst.fill(0);
+    std::memcpy(out.src.data(), d + 12, 4);
+    std::memcpy(out.dst.data(), d + 16, 4);
+    out.ip_total_len = total;
+    uint32_t avail = (total < cap ? total : cap) - ihl;
+    return tcp(d + ihl, total - ihl, avail, out);
+}
+
+DecodeStatus ipv6(const uint8_t* d, uint32_t cap, bool cut_by_snaplen, DecodedPacket& out) {
+    if (cap < 40) return DecodeStatus::ip_truncated;
+    uint32_t payload_len = be16(d + 4);
+    uint32_t total = 40 + payload_len;
+    if (total > cap && !cut_by_snaplen) return DecodeStatus::ip_length_past_packet;
+    uint32_t limit = total < cap ? total : cap;
+    uint8_t next = d[6];
+    uint32_t off = 40;
+    for (int hops = 0; hops < 16; ++hops) {
+        switch (next) {
+            case 6: {
+                out.ip_version = 6;
+                std::memcpy(out.src.data(), d + 8, 16);
+                std::memcpy(out.dst.data(), d + 24, 16);
+                out.ip_total_len = total;
+                return tcp(d + off, total - off, limit - off, out);
+            }
+            case 0: case 43: case 60: case 135: case 139: case 140: {  // options, routing
+                if (off + 8 > limit) return DecodeStatus::ipv6_bad_extension;
+                uint32_t len = (uint32_t{d[off + 1]} + 1) * 8;
+                next = d[off];
+                off += len;
+                if (off > total) return DecodeStatus::ipv6_bad_extension;
+                break;
+            }
+            case 51: {  // AH: length in 4-octet units minus 2
+                if (off + 8 > limit) return DecodeStatus::ipv6_bad_extension;
+                uint32_t len = (uint32_t{d[off + 1]} + 2) * 4;
+                next = d[off];
+                off += len;
+                if (off > total) return DecodeStatus::ipv6_bad_extension;
+                break;
+            }
+            case 44: return DecodeStatus::ip_fragment;
+            default: return DecodeStatus::not_tcp;  // includes 59 (no next header)
+        }
+    }
+    return DecodeStatus::ipv6_bad_extension;
+}
+
+}  // namespace
+
+const char* decode_status_name(DecodeStatus s) {
+    static const char* const names[] = {
+        "ok", "not_ip", "not_tcp", "unsupported_linktype", "ip_fragment", "link_truncated",
+        "ip_truncated", "ip_bad_version", "ip_bad_header_length", "ip_bad_total_length",
+        "ip_length_past_packet", "ipv6_bad_extension", "tcp_truncated", "tcp_bad_data_offset",
+        "tcp_bad_options"};
+    static_assert(sizeof(names) / sizeof(names[0]) == k_decode_status_count);
+    return names[static_cast<size_t>(s)];
+}
+
+bool decode_status_is_malformed(DecodeStatus s) {
+    return s >= DecodeStatus::link_truncated;
+}
+
+DecodeStatus decode_packet(const sth_packet& packet, DecodedPacket& out) {
+    LinkResult link = link_layer(packet.linktype, packet.data, packet.caplen);
+    if (link.status != DecodeStatus::ok) return link.status;
+    const uint8_t* ip = packet.data + link.offset;
+    uint32_t cap = packet.caplen - link.offset;
+    if (cap < 1) return DecodeStatus::ip_truncated;
+    bool cut = packet.caplen < packet.len;
+    switch (ip[0] >> 4) {
+        case 4: return ipv4(ip, cap, cut, out);
+        case 6: return ipv6(ip, cap, cut, out);
+        default: return DecodeStatus::ip_bad_version;
+    }
+}
+
+}  // namespace stethoscope::core

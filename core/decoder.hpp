@@ -1,0 +1,73 @@
+// Packet decoding: link layer -> IPv4/IPv6 -> TCP, without copying. Bounds are checked
+// at every layer; a packet that fails a check gets a DecodeStatus naming the reason, so
+// the caller can count it per reason and skip it (hostile input is never fatal).
+//
+// Lengths: the IP header's length field is the authority for where the TCP payload
+// ends, so link-layer padding never reaches a stream. When the capture was cut by the
+// snaplen (caplen < len) the payload may be only partly present: `payload_captured` <
+// `payload_len`, and the reassembler turns the missing part into a gap.
+#pragma once
+
+#include <stethoscope/abi.h>
+
+#include <array>
+#include <cstdint>
+
+namespace stethoscope::core {
+
+enum class DecodeStatus : uint8_t {
+    ok = 0,
+    not_ip,               // ARP, LLDP, ... (ignored, counted)
+    not_tcp,              // UDP, ICMP, ...
+    unsupported_linktype,
+    ip_fragment,          // reassembly of fragments is not done yet (counted, skipped)
+    link_truncated,       // the frame ends inside the link header
+    ip_truncated,         // the frame ends inside the IP header
+    ip_bad_version,
+    ip_bad_header_length, // IHL < 5
+    ip_bad_total_length,  // total length < header length
+    ip_length_past_packet,// total length beyond the frame (not a snaplen cut)
+    ipv6_bad_extension,   // an extension header chain that runs past the packet
+    tcp_truncated,        // the frame ends inside the TCP header
+    tcp_bad_data_offset,  // data offset < 5 or past the IP payload
+    tcp_bad_options,      // an option whose length overflows the header
+    count_
+};
+constexpr size_t k_decode_status_count = static_cast<size_t>(DecodeStatus::count_);
+const char* decode_status_name(DecodeStatus s);
+// True for the statuses that are malformed input (as opposed to traffic we ignore).
+bool decode_status_is_malformed(DecodeStatus s);
+
+struct TcpOptions {
+    uint16_t mss = 0;          // 0 = absent
+    int8_t window_scale = -1;  // -1 = absent
+    bool sack_permitted = false;
+    bool has_timestamps = false;
+    uint32_t ts_val = 0, ts_ecr = 0;
+    uint8_t sack_block_count = 0;
+    std::array<std::array<uint32_t, 2>, 4> sack_blocks{};
+    bool fast_open = false;
+};
+
+struct DecodedPacket {
+    uint8_t ip_version = 0;          // 4 or 6
+    std::array<uint8_t, 16> src{}, dst{};
+    uint16_t src_port = 0, dst_port = 0;
+    uint32_t seq = 0, ack = 0;
+    uint8_t flags = 0;               // FIN 0x01 SYN 0x02 RST 0x04 PSH 0x08 ACK 0x10 URG 0x20
+    uint16_t window = 0;             // raw, unscaled
+    TcpOptions options;
+    const uint8_t* payload = nullptr;
+    uint32_t payload_len = 0;        // as the IP header says
+    uint32_t payload_captured = 0;   // how much of it is in the capture
+    uint32_t ip_total_len = 0;
+};
+
+namespace tcp_flag {
+constexpr uint8_t fin = 0x01, syn = 0x02, rst = 0x04, psh = 0x08, ack = 0x10;
+}
+
+// Decodes `packet` into `out`. Reads only packet->data[0 .. caplen).
+DecodeStatus decode_packet(const sth_packet& packet, DecodedPacket& out);
+
+}  // namespace stethoscope::core

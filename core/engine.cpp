@@ -1,0 +1,361 @@
+#include "engine.hpp"
+
+#include "log.hpp"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <random>
+
+namespace stethoscope::core {
+
+namespace {
+constexpr const char* k_dir_name[2] = {"requests", "responses"};
+constexpr uint32_t k_gap_events_full = 25;     // then 1 in 1000 per session
+constexpr size_t k_gap_list_max = 64;          // gaps listed in session_closed
+constexpr int64_t k_ns = 1000000000;
+
+std::atomic<uint64_t> g_next_uid{1};
+
+sth_endpoint endpoint_of(const FlowKey& k, bool side_a) {
+    sth_endpoint e{};
+    e.family = k.family;
+    std::memcpy(e.addr, side_a ? k.addr_a.data() : k.addr_b.data(), k.family == 6 ? 16 : 4);
+    e.port = side_a ? k.port_a : k.port_b;
+    return e;
+}
+
+bool same_ip(const sth_endpoint& e, const std::array<uint8_t, 16>& addr, uint8_t family) {
+    return e.family == family && std::memcmp(e.addr, addr.data(), family == 6 ? 16 : 4) == 0;
+}
+}  // namespace
+
+uint64_t flow_hash_seed() {
+    static const uint64_t seed = [] {
+        std::random_device rd;
+        return (uint64_t{rd()} << 32) ^ rd();
+    }();
+    return seed;
+}
+
+struct GapRecord {
+    uint8_t direction;
+    uint64_t offset, length;
+    const char* reason;
+};
+
+struct Session {
+    Session(uint64_t flow_cap, ReassemblyBudget* budget)
+        : streams{StreamReassembler(flow_cap, budget), StreamReassembler(flow_cap, budget)} {}
+    sth_session_info info{};
+    FlowKey key;
+    bool client_is_a = true;
+    StreamReassembler streams[2];
+    std::vector<ConsumerSlot> slots;
+    uint64_t packets[2] = {0, 0};
+    uint64_t bytes[2] = {0, 0};  // stream bytes delivered in order
+    uint64_t retransmissions = 0, out_of_order = 0, overlap_conflicts = 0;
+    bool ended[2] = {false, false};
+    bool closing = false;
+    int64_t last_ts = 0;
+    uint32_t gap_events = 0;
+    std::vector<GapRecord> gaps;
+    uint64_t gaps_total = 0;
+    std::list<Session*>::iterator lru_pos;
+};
+
+// Adapts one direction of a session to the reassembler's output interface.
+class DirectionSink : public StreamSink {
+public:
+    DirectionSink(Engine& e, Session& s, uint8_t dir) : e_(e), s_(s), dir_(dir) {}
+    void stream_data(uint64_t offset, const uint8_t* data, size_t size, int64_t ts) override {
+        sth_stream_chunk c{sizeof(sth_stream_chunk), dir_, offset, data, size, ts};
+        s_.bytes[dir_] += size;
+        e_.stats_.stream_bytes += size;
+        e_.consumers_.stream_data(s_.info, s_.slots, c);
+    }
+    void stream_gap(uint64_t offset, uint64_t length, const char* reason, int64_t ts) override {
+        std::string_view r(reason);
+        sth_stream_gap g{sizeof(sth_stream_gap), dir_, offset, length, {r.data(), r.size()}, ts};
+        e_.stats_.gap_bytes += length;
+        e_.consumers_.stream_gap(s_.info, s_.slots, g);
+        ++s_.gaps_total;
+        if (s_.gaps.size() < k_gap_list_max) s_.gaps.push_back({dir_, offset, length, reason});
+        // Anomaly events are sampled per session: the first 25, then 1 in 1000.
+        if (++s_.gap_events <= k_gap_events_full || s_.gap_events % 1000 == 0) {
+            JsonWriter w;
+            begin_event(w, ts, "gap", &s_.info);
+            w.key("direction").value(k_dir_name[dir_]);
+            w.key("offset").value(offset);
+            w.key("length").value(length);
+            w.key("reason").value(r);
+            w.end_object();
+            e_.bus_.publish("gap", w.str(), s_.info.uid);
+        }
+    }
+
+private:
+    Engine& e_;
+    Session& s_;
+    uint8_t dir_;
+};
+
+EngineConfig make_engine_config(const Config& c) {
+    EngineConfig e;
+    e.reassembly = c.reassembly;
+    e.mode = c.capture.mode;
+    e.server_ports = c.capture.server_ports;
+    if (!c.capture.local_ip.empty()) {
+        if (inet_pton(AF_INET, c.capture.local_ip.c_str(), e.local.addr) == 1) e.local.family = 4;
+        else if (inet_pton(AF_INET6, c.capture.local_ip.c_str(), e.local.addr) == 1) e.local.family = 6;
+    }
+    e.local.port = c.capture.local_port;
+    return e;
+}
+
+Engine::Engine(EngineConfig config, Consumers& consumers, EventBus& bus)
+    : config_(std::move(config)), consumers_(consumers), bus_(bus) {
+    budget_.global_cap = config_.reassembly.global_memcap_bytes;
+}
+
+Engine::~Engine() = default;
+
+bool Engine::first_packet_is_client(const DecodedPacket& p, bool from_a, const FlowKey& key) const {
+    using namespace tcp_flag;
+    if ((p.flags & (syn | ack)) == syn) return true;           // the SYN's sender opened
+    if ((p.flags & (syn | ack)) == (syn | ack)) return false;  // the SYN-ACK's sender serves
+    // Mid-stream pickup: decide from the configured mode, else the lower port serves.
+    std::array<uint8_t, 16> src = p.src;
+    switch (config_.mode) {
+        case CaptureMode::client:
+            if (config_.local.family != 0) return same_ip(config_.local, src, p.ip_version);
+            break;
+        case CaptureMode::server:
+            if (config_.local.family != 0)
+                return !(same_ip(config_.local, src, p.ip_version) && p.src_port == config_.local.port);
+            break;
+        case CaptureMode::filter: {
+            auto is_server = [&](uint16_t port) {
+                return std::find(config_.server_ports.begin(), config_.server_ports.end(), port) !=
+                       config_.server_ports.end();
+            };
+            if (is_server(p.dst_port) != is_server(p.src_port)) return is_server(p.dst_port);
+            break;
+        }
+    }
+    (void)from_a;
+    (void)key;
+    return p.src_port > p.dst_port || (p.src_port == p.dst_port && from_a);
+}
+
+Session* Engine::open_session(const FlowKey& key, bool from_a, const DecodedPacket& p, int64_t ts) {
+    if (table_.size() >= config_.reassembly.max_sessions && !lru_.empty()) {
+        Session* victim = lru_.front();
+        ++stats_.sessions_evicted;
+        close_session(*victim, "evicted", ts);
+    }
+    auto owned = std::make_unique<Session>(config_.reassembly.flow_memcap_bytes, &budget_);
+    Session& s = *owned;
+    s.key = key;
+    bool sender_is_client = first_packet_is_client(p, from_a, key);
+    s.client_is_a = sender_is_client == from_a;
+    s.info.struct_size = sizeof(sth_session_info);
+    s.info.uid = g_next_uid.fetch_add(1, std::memory_order_relaxed);
+    s.info.client = endpoint_of(key, s.client_is_a);
+    s.info.server = endpoint_of(key, !s.client_is_a);
+    s.info.session_id = s.info.client.port;
+    s.info.start_ts_ns = ts;
+    s.info.saw_syn = (p.flags & tcp_flag::syn) != 0 ? 1 : 0;
+    s.last_ts = ts;
+    lru_.push_back(&s);
+    s.lru_pos = std::prev(lru_.end());
+    table_.emplace(key, std::move(owned));
+    ++stats_.sessions_opened;
+    consumers_.session_open(s.info, s.slots);
+    publish_opened(s, p, ts);
+    return &s;
+}
+
+void Engine::publish_opened(const Session& s, const DecodedPacket& p, int64_t ts) {
+    JsonWriter w;
+    begin_event(w, ts, "session_opened", &s.info);
+    w.key("pickup").value(s.info.saw_syn == 0);
+    if (s.info.saw_syn != 0) {
+        const TcpOptions& o = p.options;
+        w.key("syn").begin_object();
+        if (o.mss != 0) w.key("mss").value(uint32_t{o.mss});
+        if (o.window_scale >= 0) w.key("window_scale").value(int{o.window_scale});
+        w.key("sack_permitted").value(o.sack_permitted);
+        w.key("timestamps").value(o.has_timestamps);
+        w.end_object();
+    }
+    w.end_object();
+    bus_.publish("session_opened", w.str(), s.info.uid);
+}
+
+void Engine::process(const sth_packet& packet) {
+    ++stats_.packets;
+    stats_.bytes += packet.len;
+    int64_t ts = packet.ts_ns;
+    if (ts > now_) now_ = ts;
+    DecodeStatus st = decode_packet(packet, decoded_);
+    ++stats_.decode[static_cast<size_t>(st)];
+    if (st == DecodeStatus::ok) {
+        const DecodedPacket& p = decoded_;
+        bool from_a = false;
+        FlowKey key = make_flow_key(p, from_a);
+        auto it = table_.find(key);
+        Session* s = it == table_.end() ? nullptr : it->second.get();
+        bool bare_syn = (p.flags & (tcp_flag::syn | tcp_flag::ack)) == tcp_flag::syn;
+        if (s != nullptr && bare_syn && (s->closing || s->streams[0].fin_seen() ||
+                                         s->streams[1].fin_seen())) {
+            // Port reuse: a new connection on a 4-tuple whose previous one is ending.
+            close_session(*s, s->closing ? "fin" : "reused", ts);
+            s = nullptr;
+        }
+        if (s == nullptr) {
+            bool starts = (p.flags & (tcp_flag::syn | tcp_flag::fin)) != 0 || p.payload_len > 0;
+            if ((p.flags & tcp_flag::rst) != 0) starts = false;
+            if (!starts) {
+                ++stats_.no_session;
+            } else {
+                s = open_session(key, from_a, p, ts);
+            }
+        }
+        if (s != nullptr) {
+            uint8_t dir = (from_a == s->client_is_a) ? STH_DIR_REQUESTS : STH_DIR_RESPONSES;
+            handle(*s, packet, p, dir);
+        }
+    }
+    if (now_ >= next_expiry_check_) expire(now_);
+}
+
+void Engine::handle(Session& s, const sth_packet& raw, const DecodedPacket& p, uint8_t dir) {
+    int64_t ts = raw.ts_ns;
+    s.last_ts = std::max(s.last_ts, ts);
+    lru_.splice(lru_.end(), lru_, s.lru_pos);
+    ++s.packets[dir];
+
+    sth_segment seg{sizeof(sth_segment), dir, p.flags, p.seq, p.ack, p.window, p.payload_len,
+                    p.ip_total_len, 0, ts};
+    StreamReassembler& mine = s.streams[dir];
+    StreamReassembler& theirs = s.streams[1 - dir];
+    uint32_t data_seq = p.seq;
+    if ((p.flags & tcp_flag::syn) != 0) {
+        mine.set_isn(p.seq);
+        data_seq = p.seq + 1;
+    }
+    if ((p.flags & tcp_flag::rst) != 0) {
+        consumers_.session_packet(s.info, s.slots, raw, seg);
+        close_session(s, "rst", ts);
+        return;
+    }
+    DirectionSink sink(*this, s, dir);
+    bool fin = (p.flags & tcp_flag::fin) != 0;
+    SegmentOutcome o = mine.add_segment(data_seq, p.payload, p.payload_captured, p.payload_len, fin,
+                                        ts, sink);
+    if (o.retransmission) {
+        ++s.retransmissions;
+        seg.analysis |= STH_SEG_RETRANSMISSION;
+    }
+    if (o.out_of_order) {
+        ++s.out_of_order;
+        seg.analysis |= STH_SEG_OUT_OF_ORDER;
+    }
+    if (o.overlap_conflict) ++s.overlap_conflicts;
+    if ((p.flags & tcp_flag::ack) != 0) {
+        DirectionSink peer(*this, s, static_cast<uint8_t>(1 - dir));
+        theirs.peer_ack(p.ack, ts, peer);
+    }
+    consumers_.session_packet(s.info, s.slots, raw, seg);
+    for (uint8_t d = 0; d < 2; ++d)
+        if (!s.ended[d] && s.streams[d].finished()) end_direction(s, d, "fin", ts);
+    if (s.ended[0] && s.ended[1] && !s.closing) {
+        s.closing = true;
+        auto grace = static_cast<int64_t>(config_.reassembly.fin_grace_sec * k_ns);
+        closing_.push_back({ts + grace, s.key, s.info.uid});
+    }
+}
+
+void Engine::end_direction(Session& s, uint8_t dir, const char* reason, int64_t ts) {
+    if (s.ended[dir]) return;
+    s.ended[dir] = true;
+    std::string_view r(reason);
+    sth_stream_end e{sizeof(sth_stream_end), dir,
+                     s.streams[dir].next_offset(), {r.data(), r.size()}, ts};
+    consumers_.stream_end(s.info, s.slots, e);
+}
+
+void Engine::close_session(Session& s, const char* reason, int64_t ts) {
+    for (uint8_t d = 0; d < 2; ++d) {
+        DirectionSink sink(*this, s, d);
+        s.streams[d].flush(ts, sink);
+        end_direction(s, d, s.streams[d].finished() ? "fin" : reason, ts);
+    }
+    publish_closed(s, reason, ts);
+    ++stats_.sessions_closed;
+    lru_.erase(s.lru_pos);
+    table_.erase(s.key);  // destroys s
+}
+
+void Engine::publish_closed(Session& s, const char* reason, int64_t ts) {
+    JsonWriter w;
+    begin_event(w, ts, "session_closed", &s.info);
+    w.key("reason").value(reason);
+    w.key("duration_sec").value(static_cast<double>(ts - s.info.start_ts_ns) / 1e9);
+    for (uint8_t d = 0; d < 2; ++d) {
+        w.key(k_dir_name[d]).begin_object();
+        w.key("bytes").value(s.bytes[d]);
+        w.key("packets").value(s.packets[d]);
+        w.key("gaps").value(uint64_t{s.streams[d].gap_count()});
+        w.key("gap_bytes").value(s.streams[d].gap_bytes());
+        w.end_object();
+    }
+    w.key("analysis").begin_object();
+    w.key("retransmission").value(s.retransmissions);
+    w.key("out_of_order").value(s.out_of_order);
+    w.key("overlap_conflict").value(s.overlap_conflicts);
+    w.end_object();
+    w.key("gaps").begin_array();
+    for (const GapRecord& g : s.gaps) {
+        w.begin_object();
+        w.key("direction").value(k_dir_name[g.direction]);
+        w.key("offset").value(g.offset);
+        w.key("length").value(g.length);
+        w.key("reason").value(g.reason);
+        w.end_object();
+    }
+    w.end_array();
+    if (s.gaps_total > s.gaps.size()) w.key("gaps_not_listed").value(s.gaps_total - s.gaps.size());
+    consumers_.session_summary(s.info, s.slots, w);
+    w.end_object();
+    std::string json = w.take();
+    sth_event ev{sizeof(sth_event), {"session_closed", 14}, {json.data(), json.size()}, s.info.uid};
+    consumers_.session_close(s.info, s.slots, ev);
+    bus_.publish("session_closed", json, s.info.uid);
+}
+
+void Engine::expire(int64_t now) {
+    next_expiry_check_ = now + k_ns / 10;
+    while (!closing_.empty() && closing_.front().deadline <= now) {
+        Closing c = closing_.front();
+        closing_.pop_front();
+        auto it = table_.find(c.key);
+        if (it != table_.end() && it->second->info.uid == c.uid) close_session(*it->second, "fin", now);
+    }
+    auto idle = static_cast<int64_t>(config_.reassembly.idle_timeout_sec * k_ns);
+    while (!lru_.empty() && lru_.front()->last_ts + idle <= now)
+        close_session(*lru_.front(), "idle", now);
+}
+
+void Engine::close_all(const char* reason) {
+    while (!lru_.empty()) {
+        Session& s = *lru_.front();
+        close_session(s, s.closing ? "fin" : reason, std::max(now_, s.last_ts));
+    }
+    closing_.clear();
+}
+
+}  // namespace stethoscope::core

@@ -1,0 +1,97 @@
+// The TCP engine of one worker: decodes packets, finds or creates their session in the
+// flow table, feeds the per-direction reassemblers, and drives the consumer plugins
+// and the session events. Time is the capture time of the packets (so reading a file
+// behaves exactly like the live capture it was made from).
+//
+// Session lifecycle:
+//   open   — on a SYN, or on the first packet with payload or FIN of an unknown flow
+//            (mid-stream pickup). Pure ACKs and RSTs of unknown flows open nothing.
+//   close  — both FINs reached in order, then `fin_grace_sec` of capture time for the
+//            last ACKs; a RST (immediately); no packet for `idle_timeout_sec`; eviction
+//            of the least recently active session when `max_sessions` is reached; a new
+//            SYN on a closing 4-tuple (port reuse); end of input or shutdown.
+// Threading: an Engine is used by one thread at a time.
+#pragma once
+
+#include <stethoscope/abi.h>
+
+#include "config.hpp"
+#include "consumers.hpp"
+#include "decoder.hpp"
+#include "event_bus.hpp"
+#include "flow_key.hpp"
+#include "reassembler.hpp"
+
+#include <array>
+#include <deque>
+#include <list>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+namespace stethoscope::core {
+
+struct EngineConfig {
+    ReassemblyConfig reassembly;
+    CaptureMode mode = CaptureMode::filter;
+    sth_endpoint local{};           // client/server mode: local_ip (and local_port)
+    std::vector<uint16_t> server_ports;
+};
+EngineConfig make_engine_config(const Config& c);
+
+// Exact statistics of one engine.
+struct EngineStats {
+    uint64_t packets = 0;
+    uint64_t bytes = 0;
+    std::array<uint64_t, k_decode_status_count> decode{};  // per DecodeStatus
+    uint64_t no_session = 0;         // pure ACK/RST of a flow we do not track
+    uint64_t sessions_opened = 0;
+    uint64_t sessions_closed = 0;
+    uint64_t sessions_evicted = 0;
+    uint64_t stream_bytes = 0;       // delivered in order, both directions
+    uint64_t gap_bytes = 0;
+};
+
+struct Session;
+
+class Engine {
+public:
+    Engine(EngineConfig config, Consumers& consumers, EventBus& bus);
+    ~Engine();
+
+    void process(const sth_packet& packet);
+    // Closes every open session (end of input, shutdown).
+    void close_all(const char* reason);
+    const EngineStats& stats() const { return stats_; }
+    size_t open_sessions() const { return table_.size(); }
+
+private:
+    friend class DirectionSink;
+    Session* open_session(const FlowKey& key, bool from_a, const DecodedPacket& p, int64_t ts);
+    void handle(Session& s, const sth_packet& raw, const DecodedPacket& p, uint8_t dir);
+    void end_direction(Session& s, uint8_t dir, const char* reason, int64_t ts);
+    void close_session(Session& s, const char* reason, int64_t ts);
+    void expire(int64_t now);
+    void publish_opened(const Session& s, const DecodedPacket& p, int64_t ts);
+    void publish_closed(Session& s, const char* reason, int64_t ts);
+    bool first_packet_is_client(const DecodedPacket& p, bool from_a, const FlowKey& key) const;
+
+    EngineConfig config_;
+    Consumers& consumers_;
+    EventBus& bus_;
+    ReassemblyBudget budget_;
+    std::unordered_map<FlowKey, std::unique_ptr<Session>, FlowKeyHash> table_;
+    std::list<Session*> lru_;  // front = least recently active
+    struct Closing {
+        int64_t deadline;
+        FlowKey key;
+        uint64_t uid;
+    };
+    std::deque<Closing> closing_;
+    EngineStats stats_;
+    DecodedPacket decoded_;
+    int64_t now_ = 0;
+    int64_t next_expiry_check_ = 0;
+};
+
+}  // namespace stethoscope::core

@@ -1,0 +1,86 @@
+// A minimal append-only JSON writer for events on the packet path (no allocation beyond
+// the string's, no DOM). Callers are responsible for well-formed nesting.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <string_view>
+
+namespace stethoscope::core {
+
+class JsonWriter {
+public:
+    JsonWriter& begin_object() { comma(); out_ += '{'; first_ = true; return *this; }
+    JsonWriter& end_object() { out_ += '}'; first_ = false; return *this; }
+    JsonWriter& begin_array() { comma(); out_ += '['; first_ = true; return *this; }
+    JsonWriter& end_array() { out_ += ']'; first_ = false; return *this; }
+    JsonWriter& key(std::string_view k) {
+        comma();
+        quoted(k);
+        out_ += ':';
+        first_ = true;  // the value follows without a comma
+        return *this;
+    }
+    JsonWriter& value(std::string_view s) { comma(); quoted(s); return *this; }
+    JsonWriter& value(const char* s) { return value(std::string_view(s)); }
+    JsonWriter& value(bool b) { comma(); out_ += b ? "true" : "false"; return *this; }
+    JsonWriter& value(uint64_t v) { comma(); out_ += std::to_string(v); return *this; }
+    JsonWriter& value(int64_t v) { comma(); out_ += std::to_string(v); return *this; }
+    JsonWriter& value(uint32_t v) { return value(static_cast<uint64_t>(v)); }
+    JsonWriter& value(int v) { return value(static_cast<int64_t>(v)); }
+    JsonWriter& value(double v) {
+        comma();
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%.6g", v);
+        out_ += buf;
+        return *this;
+    }
+    // Inserts already-serialized JSON (an object from a plugin, say).
+    JsonWriter& raw(std::string_view json) { comma(); out_ += json; return *this; }
+    // Splices the members of a serialized object ("{...}") into the current object.
+    JsonWriter& members_of(std::string_view object_json) {
+        size_t b = object_json.find('{'), e = object_json.rfind('}');
+        if (b == std::string_view::npos || e == std::string_view::npos || e <= b) return *this;
+        std::string_view inner = object_json.substr(b + 1, e - b - 1);
+        if (inner.find_first_not_of(" \t\r\n") == std::string_view::npos) return *this;
+        comma();
+        out_ += inner;
+        return *this;
+    }
+
+    const std::string& str() const { return out_; }
+    std::string take() { return std::move(out_); }
+
+private:
+    void comma() {
+        if (!first_) out_ += ',';
+        first_ = false;
+    }
+    void quoted(std::string_view s) {
+        out_ += '"';
+        for (char c : s) {
+            switch (c) {
+                case '"': out_ += "\\\""; break;
+                case '\\': out_ += "\\\\"; break;
+                case '\n': out_ += "\\n"; break;
+                case '\r': out_ += "\\r"; break;
+                case '\t': out_ += "\\t"; break;
+                default:
+                    if (static_cast<unsigned char>(c) < 0x20) {
+                        char buf[8];
+                        std::snprintf(buf, sizeof buf, "\\u%04x", c);
+                        out_ += buf;
+                    } else {
+                        out_ += c;
+                    }
+            }
+        }
+        out_ += '"';
+    }
+
+    std::string out_;
+    bool first_ = true;
+};
+
+}  // namespace stethoscope::core

@@ -1,0 +1,62 @@
+// One created plugin object and the host services it was given. Holds its library,
+// so the code outlives the object. Created and destroyed on the main thread.
+#pragma once
+
+#include "config.hpp"
+#include "plugin_host.hpp"
+
+#include <memory>
+#include <string>
+
+namespace stethoscope::core {
+
+// What the runtime provides behind each instance's sth_host_api.
+class HostServices {
+public:
+    virtual ~HostServices() = default;
+    virtual void publish(std::string_view origin, std::string_view type,
+                         std::string_view fields_json, const sth_session_info* session) = 0;
+    virtual uint32_t counter_register(const std::string& name) = 0;
+    virtual void counter_add(uint32_t handle, uint64_t delta) = 0;
+    virtual sth_result submit_packet(const sth_packet& packet, bool blocking) = 0;
+    virtual void report_capture_stats(uint64_t received, uint64_t dropped_kernel,
+                                      uint64_t dropped_interface) = 0;
+    virtual bool stop_requested() const = 0;
+};
+
+class PluginInstance {
+public:
+    // Validates the section with the plugin's validate_config, then creates the object.
+    // Throws ConfigError (bad section) or PluginError (create failed).
+    PluginInstance(std::shared_ptr<PluginLibrary> library, const PluginSection& section,
+                   HostServices& services);
+    ~PluginInstance();
+    PluginInstance(const PluginInstance&) = delete;
+    PluginInstance& operator=(const PluginInstance&) = delete;
+
+    void start();  // throws PluginError
+    void stop();   // idempotent
+    const sth_plugin_descriptor& table() const { return library_->table; }
+    void* object() const { return object_; }
+    const std::string& name() const { return name_; }
+    const PluginLibrary& library() const { return *library_; }
+
+private:
+    static PluginInstance& self(void* ctx) { return *static_cast<PluginInstance*>(ctx); }
+    static void host_log(void* ctx, sth_log_level level, sth_str message);
+    static void host_publish(void* ctx, sth_str type, sth_str fields, const sth_session_info* s);
+    static uint32_t host_counter_register(void* ctx, sth_str name);
+    static void host_counter_add(void* ctx, uint32_t handle, uint64_t delta);
+    static sth_result host_submit(void* ctx, const sth_packet* packet, int blocking);
+    static void host_capture_stats(void* ctx, uint64_t r, uint64_t k, uint64_t i);
+    static int host_stop_requested(void* ctx);
+
+    std::shared_ptr<PluginLibrary> library_;
+    HostServices& services_;
+    std::string name_, config_json_, config_path_;
+    sth_host_api api_{};
+    void* object_ = nullptr;
+    bool started_ = false;
+};
+
+}  // namespace stethoscope::core

@@ -1,0 +1,151 @@
+#include "runtime.hpp"
+
+#include "log.hpp"
+
+#include <chrono>
+#include <cstdio>
+
+namespace stethoscope::core {
+
+Runtime::Runtime(Config config) : config_(std::move(config)) {
+    bus_.set_stdout(config_.events_to_stdout);
+}
+
+Runtime::~Runtime() {
+    shutdown();
+    // Destroy plugin objects before their libraries go (each instance holds its library).
+    consumers_owned_.clear();
+    input_.reset();
+}
+
+std::unique_ptr<PluginInstance> Runtime::make(PluginHost& host, const PluginSection& section) {
+    auto lib = host.load(section.name, section.kind, !section.required);
+    if (!lib) {
+        log_debug(std::string(kind_name(section.kind)) + " plugin '" + section.name +
+                  "' is not installed; " + section.path + " skipped");
+        return nullptr;
+    }
+    auto inst = std::make_unique<PluginInstance>(lib, section, *this);
+    summary_.push_back(std::string(kind_name(section.kind)) + " " + section.name + " " +
+                       lib->table.version + " (" + lib->file.string() + ")");
+    return inst;
+}
+
+void Runtime::load(PluginHost& host) {
+    input_ = make(host, config_.input);
+    auto add = [&](const PluginSection& s) {
+        if (auto inst = make(host, s)) {
+            consumers_.add(inst.get());
+            if (inst->table().event != nullptr) {
+                PluginInstance* p = inst.get();
+                bus_.subscribe([p](const sth_event& e) { p->table().event(p->object(), &e); });
+            }
+            consumers_owned_.push_back(std::move(inst));
+        }
+    };
+    for (const auto& s : config_.analyzers) add(s);
+    for (const auto& s : config_.outputs) add(s);
+    if (config_.control) add(*config_.control);
+    engine_ = std::make_unique<Engine>(make_engine_config(config_), consumers_, bus_);
+}
+
+int Runtime::run() {
+    for (auto& c : consumers_owned_) c->start();
+    input_->start();
+    if (!config_.capture.bpf.empty()) log_info("capture filter: " + config_.capture.bpf);
+    char err[1024] = {0};
+    int rc = input_->table().run(input_->object(), err, sizeof err);
+    int exit_code = k_exit_ok;
+    if (rc != 0) {
+        std::fprintf(stderr, "stethoscope: %s\n", err[0] ? err : "input failed");
+        exit_code = k_exit_input;
+    }
+    shutdown();
+    return exit_code;
+}
+
+void Runtime::shutdown() {
+    if (shut_down_ || !engine_) return;
+    shut_down_ = true;
+    if (input_) input_->stop();
+    engine_->close_all(stop_requested() ? "shutdown" : "end_of_input");
+    publish_stats(last_ts_);
+    for (auto& c : consumers_owned_) c->stop();
+    std::fflush(stdout);
+    const EngineStats& st = engine_->stats();
+    uint64_t malformed = 0;
+    for (size_t i = 0; i < k_decode_status_count; ++i)
+        if (decode_status_is_malformed(static_cast<DecodeStatus>(i))) malformed += st.decode[i];
+    log_info("done: " + std::to_string(st.packets) + " packets, " +
+             std::to_string(st.sessions_opened) + " sessions, " + std::to_string(st.stream_bytes) +
+             " stream bytes, " + std::to_string(st.gap_bytes) + " gap bytes, " +
+             std::to_string(malformed) + " malformed packets");
+}
+
+void Runtime::publish_stats(int64_t ts_ns) {
+    if (ts_ns == 0) {
+        ts_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count();
+    }
+    const EngineStats& st = engine_->stats();
+    JsonWriter w;
+    begin_event(w, ts_ns, "capture_stats", nullptr);
+    w.key("packets").value(st.packets);
+    w.key("bytes").value(st.bytes);
+    w.key("received").value(input_received_);
+    w.key("dropped_kernel").value(input_dropped_kernel_);
+    w.key("dropped_interface").value(input_dropped_interface_);
+    w.key("sessions_opened").value(st.sessions_opened);
+    w.key("sessions_closed").value(st.sessions_closed);
+    w.key("sessions_evicted").value(st.sessions_evicted);
+    w.key("stream_bytes").value(st.stream_bytes);
+    w.key("gap_bytes").value(st.gap_bytes);
+    w.key("no_session").value(st.no_session);
+    w.key("decode").begin_object();
+    for (size_t i = 1; i < k_decode_status_count; ++i)
+        if (st.decode[i] != 0) w.key(decode_status_name(static_cast<DecodeStatus>(i))).value(st.decode[i]);
+    w.end_object();
+    w.key("counters").begin_object();
+    for (const auto& [name, value] : counters_.snapshot()) w.key(name).value(value);
+    w.end_object();
+    w.end_object();
+    bus_.publish("capture_stats", w.str(), 0);
+}
+
+void Runtime::publish(std::string_view origin, std::string_view type, std::string_view fields_json,
+                      const sth_session_info* session) {
+    JsonWriter w;
+    begin_event(w, last_ts_ != 0 ? last_ts_
+                                 : std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                       std::chrono::system_clock::now().time_since_epoch())
+                                       .count(),
+                type, session);
+    w.key("origin").value(origin);
+    w.members_of(fields_json);
+    w.end_object();
+    bus_.publish(type, w.str(), session != nullptr ? session->uid : 0);
+}
+
+uint32_t Runtime::counter_register(const std::string& name) {
+    return counters_.register_counter(name);
+}
+
+void Runtime::counter_add(uint32_t handle, uint64_t delta) { counters_.add(handle, delta); }
+
+sth_result Runtime::submit_packet(const sth_packet& packet, bool blocking) {
+    (void)blocking;  // one worker, inline: there is no queue to wait for yet
+    if (stop_requested()) return STH_STOPPED;
+    if (packet.ts_ns > last_ts_) last_ts_ = packet.ts_ns;
+    engine_->process(packet);
+    return STH_OK;
+}
+
+void Runtime::report_capture_stats(uint64_t received, uint64_t dropped_kernel,
+                                   uint64_t dropped_interface) {
+    input_received_ = received;
+    input_dropped_kernel_ = dropped_kernel;
+    input_dropped_interface_ = dropped_interface;
+}
+
+}  // namespace stethoscope::core

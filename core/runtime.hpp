@@ -1,0 +1,78 @@
+// The running tool: the configured plugin instances, the event bus, the counters, the
+// engine, and the host services behind every plugin's sth_host_api.
+//
+// Start-up (main thread): load every plugin (input first, then analyzers, outputs,
+// control), validate each section, create, start. Run: the input's run() feeds packets
+// through submit_packet into the engine. Shutdown: close every session, stop the
+// plugins (they flush), print the final statistics, destroy, and only then unload.
+#pragma once
+
+#include "config.hpp"
+#include "consumers.hpp"
+#include "counters.hpp"
+#include "engine.hpp"
+#include "event_bus.hpp"
+#include "plugin_host.hpp"
+#include "plugin_instance.hpp"
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace stethoscope::core {
+
+// Documented exit codes (README "Exit codes").
+enum ExitCode : int {
+    k_exit_ok = 0,
+    k_exit_runtime = 1,   // an unexpected failure while running
+    k_exit_usage = 2,     // bad command line or bad config
+    k_exit_plugin = 3,    // a plugin could not be found, loaded or created
+    k_exit_input = 4,     // the input failed (unreadable, truncated or corrupt capture)
+};
+
+class Runtime : public HostServices {
+public:
+    explicit Runtime(Config config);
+    ~Runtime() override;
+
+    // Loads, validates and creates every plugin. Throws ConfigError or PluginError.
+    void load(PluginHost& host);
+    // Starts the plugins and runs the input to its end; returns an exit code.
+    int run();
+    // Async-signal-safe: asks the input to stop.
+    void request_stop() { stop_.store(true, std::memory_order_relaxed); }
+
+    const Config& config() const { return config_; }
+    const std::vector<std::string>& loaded_summary() const { return summary_; }
+
+    // HostServices
+    void publish(std::string_view origin, std::string_view type, std::string_view fields_json,
+                 const sth_session_info* session) override;
+    uint32_t counter_register(const std::string& name) override;
+    void counter_add(uint32_t handle, uint64_t delta) override;
+    sth_result submit_packet(const sth_packet& packet, bool blocking) override;
+    void report_capture_stats(uint64_t received, uint64_t dropped_kernel,
+                              uint64_t dropped_interface) override;
+    bool stop_requested() const override { return stop_.load(std::memory_order_relaxed); }
+
+private:
+    std::unique_ptr<PluginInstance> make(PluginHost& host, const PluginSection& section);
+    void publish_stats(int64_t ts_ns);
+    void shutdown();
+
+    Config config_;
+    EventBus bus_;
+    CounterRegistry counters_;
+    Consumers consumers_;
+    std::unique_ptr<Engine> engine_;
+    std::unique_ptr<PluginInstance> input_;
+    std::vector<std::unique_ptr<PluginInstance>> consumers_owned_;
+    std::vector<std::string> summary_;
+    std::atomic<bool> stop_{false};
+    uint64_t input_received_ = 0, input_dropped_kernel_ = 0, input_dropped_interface_ = 0;
+    int64_t last_ts_ = 0;
+    bool shut_down_ = false;
+};
+
+}  // namespace stethoscope::core

@@ -1,0 +1,270 @@
+/*
+ * stethoscope plugin ABI — the C boundary between the core and every plugin.
+ *
+ * Why C: a plugin built against SDK 1.x must keep loading in every later 1.y, built by
+ * any compiler. So the boundary is plain structs of POD data and function pointers.
+ *
+ * Rules that keep the promise (read before changing anything here):
+ *  - Every struct that crosses the boundary starts with `uint32_t struct_size`, set by
+ *    whoever fills it in. A reader touches a field only when STH_HAS_FIELD says the
+ *    writer's struct was large enough to contain it.
+ *  - Structs only grow at the end. Fields are never removed, reordered or retyped.
+ *  - Adding fields is a minor version bump (STH_ABI_MINOR). Anything else is a major
+ *    bump, which old plugins cannot survive: the host refuses them by name.
+ *  - tests/unit/abi_version_test.cpp hashes this file; changing it without updating
+ *    STH_ABI_HEADER_REVISION fails the build's tests, as a reminder to bump the version.
+ *  - Strings are pointer + length, UTF-8, not owned by the receiver and valid only for
+ *    the duration of the call. Copy what you keep.
+ *  - No function on either side lets a C++ exception escape; errors are return codes
+ *    with a message written into a caller-provided buffer.
+ *
+ * Threading: the callbacks of one session come from one thread, in order. Callbacks of
+ * different sessions may run concurrently on different worker threads, so a plugin's
+ * shared state needs its own synchronisation; per-session state belongs in the session
+ * cookie returned by `session_open`, which needs none.
+ */
+#ifndef STETHOSCOPE_ABI_H
+#define STETHOSCOPE_ABI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define STH_ABI_MAJOR 1
+#define STH_ABI_MINOR 0
+/* Bumped with every edit of this file; checked by abi_version_test against its hash. */
+#define STH_ABI_HEADER_REVISION 1
+
+/* The one exported symbol of every plugin: `const sth_plugin_descriptor* NAME(void)`. */
+#define STH_PLUGIN_ENTRY_SYMBOL "stethoscope_plugin_descriptor"
+
+/* True when the struct at `ptr`, as filled in by its writer, contains `field`. */
+#define STH_HAS_FIELD(ptr, type, field) \
+    ((ptr)->struct_size >= offsetof(type, field) + sizeof(((type*)0)->field))
+
+typedef enum sth_plugin_kind {
+    STH_KIND_INPUT = 1,    /* produces packets (pcap-live, pcap-file) */
+    STH_KIND_ANALYZER = 2, /* consumes segments, adds results to sessions (mss, rtt-bdp) */
+    STH_KIND_OUTPUT = 3,   /* consumes streams/packets/events (listener, files, pcap) */
+    STH_KIND_CONTROL = 4   /* consumes events, serves the control plane (http) */
+} sth_plugin_kind;
+
+typedef enum sth_log_level {
+    STH_LOG_TRACE = 0,
+    STH_LOG_DEBUG = 1,
+    STH_LOG_INFO = 2,
+    STH_LOG_WARNING = 3,
+    STH_LOG_ERROR = 4
+} sth_log_level;
+
+/* Result of handing data to a plugin or to the host. */
+typedef enum sth_result {
+    STH_OK = 0,        /* delivered */
+    STH_DROPPED = 1,   /* not delivered, counted, the caller carries on */
+    STH_FAILED = 2,    /* broken: the caller should stop using this object */
+    STH_STOPPED = 3    /* the host asked to stop (inputs: leave run()) */
+} sth_result;
+
+typedef struct sth_str {
+    const char* data;
+    size_t size;
+} sth_str;
+
+/* A captured packet as the input plugin saw it. `data` holds `caplen` bytes of an
+ * original `len`-byte frame of link type `linktype` (a libpcap DLT_* value). */
+typedef struct sth_packet {
+    uint32_t struct_size;
+    int32_t linktype;
+    int64_t ts_ns; /* capture time, nanoseconds since the Unix epoch */
+    uint32_t caplen;
+    uint32_t len;
+    const uint8_t* data;
+    uint32_t interface_id; /* pcapng interface index, 0 otherwise */
+} sth_packet;
+
+/* One end of a TCP connection. `addr` holds 4 (IPv4) or 16 (IPv6) bytes, network order. */
+typedef struct sth_endpoint {
+    uint8_t family; /* 4 or 6 */
+    uint8_t addr[16];
+    uint16_t port;  /* host order */
+} sth_endpoint;
+
+typedef enum sth_direction {
+    STH_DIR_REQUESTS = 0,  /* bytes sent by the client (the side that opened) */
+    STH_DIR_RESPONSES = 1  /* bytes sent back by the server */
+} sth_direction;
+
+/* What every callback about a session gets. Valid for the duration of the call. */
+typedef struct sth_session_info {
+    uint32_t struct_size;
+    uint64_t uid;        /* unique within the process run */
+    uint16_t session_id; /* the client's source port, as in the prototype */
+    sth_endpoint client;
+    sth_endpoint server;
+    int64_t start_ts_ns;
+    uint8_t saw_syn;     /* 1 when the handshake was captured, 0 for mid-stream pickup */
+} sth_session_info;
+
+/* In-order stream bytes: `size` bytes at stream offset `offset` (0 = byte after SYN). */
+typedef struct sth_stream_chunk {
+    uint32_t struct_size;
+    uint8_t direction; /* sth_direction */
+    uint64_t offset;
+    const uint8_t* data;
+    size_t size;
+    int64_t ts_ns; /* capture time of the packet that completed this chunk */
+} sth_stream_chunk;
+
+/* A hole in a stream: bytes the sniffer never saw. Nothing is invented for them. */
+typedef struct sth_stream_gap {
+    uint32_t struct_size;
+    uint8_t direction;
+    uint64_t offset;
+    uint64_t length;
+    sth_str reason; /* "ack_past_hole", "memcap", "close", "truncated" */
+    int64_t ts_ns;
+} sth_stream_gap;
+
+/* The end of one direction of a stream (FIN, RST, timeout, shutdown). */
+typedef struct sth_stream_end {
+    uint32_t struct_size;
+    uint8_t direction;
+    uint64_t total_bytes; /* bytes delivered + gap bytes */
+    sth_str reason;       /* "fin", "rst", "idle", "shutdown", "evicted" */
+    int64_t ts_ns;
+} sth_stream_end;
+
+/* Classification bits of a segment, aligned with Wireshark's tcp.analysis flags. */
+enum {
+    STH_SEG_RETRANSMISSION = 1u << 0,
+    STH_SEG_FAST_RETRANSMISSION = 1u << 1,
+    STH_SEG_SPURIOUS_RETRANSMISSION = 1u << 2,
+    STH_SEG_OUT_OF_ORDER = 1u << 3,
+    STH_SEG_LOST_SEGMENT = 1u << 4,
+    STH_SEG_DUPLICATE_ACK = 1u << 5,
+    STH_SEG_ZERO_WINDOW = 1u << 6,
+    STH_SEG_WINDOW_FULL = 1u << 7,
+    STH_SEG_KEEP_ALIVE = 1u << 8,
+    STH_SEG_BAD_CHECKSUM = 1u << 9
+};
+
+/* The decoded TCP header of one packet of a session, as seen by the engine. */
+typedef struct sth_segment {
+    uint32_t struct_size;
+    uint8_t direction;   /* sth_direction of the sender */
+    uint8_t flags;       /* TCP flags byte: FIN 0x01 SYN 0x02 RST 0x04 PSH 0x08 ACK 0x10 */
+    uint32_t seq;
+    uint32_t ack;
+    uint32_t window;     /* scaled when the handshake was seen */
+    uint32_t payload_len;
+    uint32_t ip_total_len; /* IP packet length on the wire (MTU analysis) */
+    uint32_t analysis;   /* STH_SEG_* bits */
+    int64_t ts_ns;
+} sth_segment;
+
+/* An event: one JSON object, the same text that goes to the control plane and logs. */
+typedef struct sth_event {
+    uint32_t struct_size;
+    sth_str type;   /* "session_opened", "gap", ... */
+    sth_str json;   /* the whole object, no trailing newline */
+    uint64_t uid;   /* 0 when the event is not about one session */
+} sth_event;
+
+/* Where an analyzer writes its results into a session_closed event. */
+typedef struct sth_json_sink {
+    uint32_t struct_size;
+    void* ctx;
+    /* Adds `"key": <json_value>` to the object; json_value must be valid JSON. */
+    void (*put)(void* ctx, sth_str key, sth_str json_value);
+} sth_json_sink;
+
+/* Services the host gives each plugin instance. Valid from create() until destroy(). */
+typedef struct sth_host_api {
+    uint32_t struct_size;
+    uint32_t abi_major;
+    uint32_t abi_minor;
+    void* ctx; /* pass back to every function below */
+    sth_str instance_name; /* the plugin's name as configured */
+    sth_str config_json;   /* the plugin's own config section (comments removed) */
+    sth_str config_path;   /* its JSON path, for error messages: "io.output.files" */
+    void (*log)(void* ctx, sth_log_level level, sth_str message);
+    /* Publishes an event; `fields_json` is a JSON object whose members are added to the
+     * common ones (ts, event, and session/uid/client/server when `session` is given). */
+    void (*publish_event)(void* ctx, sth_str type, sth_str fields_json,
+                          const sth_session_info* session);
+    /* Counters are named per instance ("files.write_errors") and exact. The returned
+     * handle is stable for the instance's life. */
+    uint32_t (*counter_register)(void* ctx, sth_str name);
+    void (*counter_add)(void* ctx, uint32_t handle, uint64_t delta);
+    /* Inputs only: hands one packet to the engine. Returns STH_OK, STH_DROPPED (live
+     * capture, queue full: counted by the host), or STH_STOPPED (leave run()). With
+     * `blocking` set (offline input) it waits for room instead of dropping. */
+    sth_result (*submit_packet)(void* ctx, const sth_packet* packet, int blocking);
+    /* Inputs only: reports capture statistics the host cannot see itself. */
+    void (*report_capture_stats)(void* ctx, uint64_t received, uint64_t dropped_kernel,
+                                 uint64_t dropped_interface);
+    /* 1 once the host wants every plugin to wind down (signal, end of input). */
+    int (*stop_requested)(void* ctx);
+} sth_host_api;
+
+/* The plugin's function table. Entries a kind does not use are NULL. Every function is
+ * called by the host only; none may throw. Error-returning functions write a message of
+ * at most `err_cap` bytes (NUL-terminated) into `err`. */
+typedef struct sth_plugin_descriptor {
+    uint32_t struct_size;
+    uint32_t abi_major; /* must equal the host's STH_ABI_MAJOR */
+    uint32_t abi_minor; /* may be lower than the host's, never higher */
+    uint32_t kind;      /* sth_plugin_kind */
+    const char* name;   /* the name used in the config, e.g. "files" */
+    const char* version;
+    const char* build_id;    /* compiler and build date, for --list-plugins */
+    const char* description; /* one line */
+
+    /* Checks the plugin's config section without creating anything. 0 = valid. */
+    int (*validate_config)(sth_str config_json, sth_str config_path, char* err, size_t err_cap);
+    /* Creates an instance. NULL on failure with `err` filled in. */
+    void* (*create)(const sth_host_api* host, char* err, size_t err_cap);
+    /* Starts background work (threads, sockets). 0 = started. */
+    int (*start)(void* instance, char* err, size_t err_cap);
+    /* Stops background work and flushes; after it returns no callback of the instance
+     * runs on any plugin-owned thread. The host calls it once, before destroy. */
+    void (*stop)(void* instance);
+    void (*destroy)(void* instance);
+
+    /* Inputs: produces packets through host->submit_packet until the input ends or
+     * stop_requested(). Returns 0 at a normal end, non-zero (with `err`) on failure. */
+    int (*run)(void* instance, char* err, size_t err_cap);
+
+    /* Consumers (analyzer, output, control). The returned cookie (may be NULL) is passed
+     * back with every later callback of that session. */
+    void* (*session_open)(void* instance, const sth_session_info* session);
+    sth_result (*stream_data)(void* instance, void* cookie, const sth_session_info* session,
+                              const sth_stream_chunk* chunk);
+    void (*stream_gap)(void* instance, void* cookie, const sth_session_info* session,
+                       const sth_stream_gap* gap);
+    void (*stream_end)(void* instance, void* cookie, const sth_session_info* session,
+                       const sth_stream_end* end);
+    /* Raw packets of a session, in capture order (pcap writer, analyzers). */
+    void (*session_packet)(void* instance, void* cookie, const sth_session_info* session,
+                           const sth_packet* packet, const sth_segment* segment);
+    /* Analyzers: adds results to the session_closed event, called just before it. */
+    void (*session_summary)(void* instance, void* cookie, const sth_session_info* session,
+                            const sth_json_sink* sink);
+    /* The session is over; `closed_event` is its complete session_closed event. The
+     * cookie is not used again. */
+    void (*session_close)(void* instance, void* cookie, const sth_session_info* session,
+                          const sth_event* closed_event);
+    /* Every event the host publishes (control plane, loggers). */
+    void (*event)(void* instance, const sth_event* event);
+} sth_plugin_descriptor;
+
+typedef const sth_plugin_descriptor* (*sth_plugin_entry_fn)(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* STETHOSCOPE_ABI_H */

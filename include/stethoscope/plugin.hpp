@@ -1,0 +1,334 @@
+// stethoscope plugin SDK — header-only C++ over the C ABI of abi.h.
+//
+// A plugin is an ordinary C++ class plus one registration line:
+//
+//     class MyOutput : public stethoscope::OutputPlugin {
+//     public:
+//         struct Config { std::string dir; };
+//         static Config parse_config(std::string_view json, std::string_view path);  // throws
+//         MyOutput(const stethoscope::Host& host, Config config);
+//         void* session_open(const sth_session_info& s);                       // optional
+//         sth_result stream_data(void* cookie, const sth_session_info& s,
+//                                const sth_stream_chunk& c);                   // optional
+//         ...
+//     };
+//     STETHOSCOPE_PLUGIN(MyOutput, "my-output", "1.0.0", "writes streams somewhere")
+//
+// The macro exports the descriptor; each callback the class defines (detected at compile
+// time) is wired into the function table, the others stay NULL so the host never calls
+// them. Every trampoline is noexcept: an exception becomes an error return (for create,
+// start, run, validate) or is logged through the host and counted (for data callbacks).
+//
+// Callback signatures a class may define (all optional except where its kind needs one):
+//   void start();                      void stop();
+//   void run();                        (inputs: return at end of input, throw on failure)
+//   void* session_open(const sth_session_info&);
+//   sth_result stream_data(void* cookie, const sth_session_info&, const sth_stream_chunk&);
+//   void stream_gap(void* cookie, const sth_session_info&, const sth_stream_gap&);
+//   void stream_end(void* cookie, const sth_session_info&, const sth_stream_end&);
+//   void session_packet(void* cookie, const sth_session_info&, const sth_packet&,
+//                       const sth_segment&);
+//   void session_summary(void* cookie, const sth_session_info&, stethoscope::JsonSink&);
+//   void session_close(void* cookie, const sth_session_info&, const sth_event&);
+//   void event(const sth_event&);
+#pragma once
+
+#include <stethoscope/abi.h>
+
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace stethoscope {
+
+inline sth_str to_sth(std::string_view s) { return sth_str{s.data(), s.size()}; }
+inline std::string_view to_sv(sth_str s) { return std::string_view(s.data, s.size); }
+
+// Thrown by parse_config; the message starts with the JSON path ("io.output.files.dir: ...").
+class ConfigError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// An exact counter owned by the host, named per plugin instance.
+class Counter {
+public:
+    Counter() = default;
+    Counter(const sth_host_api* api, uint32_t handle) : api_(api), handle_(handle) {}
+    void add(uint64_t delta = 1) const {
+        if (api_ != nullptr) api_->counter_add(api_->ctx, handle_, delta);
+    }
+
+private:
+    const sth_host_api* api_ = nullptr;
+    uint32_t handle_ = 0;
+};
+
+// The host services of one plugin instance (see sth_host_api). Cheap to copy.
+class Host {
+public:
+    explicit Host(const sth_host_api* api) : api_(api) {}
+
+    std::string_view instance_name() const { return to_sv(api_->instance_name); }
+    std::string_view config_json() const { return to_sv(api_->config_json); }
+    std::string_view config_path() const { return to_sv(api_->config_path); }
+
+    void log(sth_log_level level, std::string_view message) const {
+        api_->log(api_->ctx, level, to_sth(message));
+    }
+    void debug(std::string_view m) const { log(STH_LOG_DEBUG, m); }
+    void info(std::string_view m) const { log(STH_LOG_INFO, m); }
+    void warn(std::string_view m) const { log(STH_LOG_WARNING, m); }
+    void error(std::string_view m) const { log(STH_LOG_ERROR, m); }
+
+    // fields_json: a JSON object with the event's own fields, e.g. {"path":"x"}.
+    void publish(std::string_view type, std::string_view fields_json,
+                 const sth_session_info* session = nullptr) const {
+        api_->publish_event(api_->ctx, to_sth(type), to_sth(fields_json), session);
+    }
+    Counter counter(std::string_view name) const {
+        return Counter(api_, api_->counter_register(api_->ctx, to_sth(name)));
+    }
+    sth_result submit_packet(const sth_packet& p, bool blocking) const {
+        return api_->submit_packet(api_->ctx, &p, blocking ? 1 : 0);
+    }
+    void report_capture_stats(uint64_t received, uint64_t dropped_kernel,
+                              uint64_t dropped_interface) const {
+        api_->report_capture_stats(api_->ctx, received, dropped_kernel, dropped_interface);
+    }
+    bool stop_requested() const { return api_->stop_requested(api_->ctx) != 0; }
+    const sth_host_api* raw() const { return api_; }
+
+private:
+    const sth_host_api* api_;
+};
+
+// Where a session_summary writes its results (keys inside session_closed).
+class JsonSink {
+public:
+    explicit JsonSink(const sth_json_sink* sink) : sink_(sink) {}
+    void put(std::string_view key, std::string_view json_value) const {
+        sink_->put(sink_->ctx, to_sth(key), to_sth(json_value));
+    }
+
+private:
+    const sth_json_sink* sink_;
+};
+
+// Base classes: they fix the kind and keep the Host. Derive from exactly one.
+class PluginBase {
+public:
+    explicit PluginBase(const Host& host) : host_(host) {}
+    const Host& host() const { return host_; }
+
+protected:
+    Host host_;
+};
+class InputPlugin : public PluginBase {
+public:
+    static constexpr sth_plugin_kind kind = STH_KIND_INPUT;
+    using PluginBase::PluginBase;
+};
+class AnalyzerPlugin : public PluginBase {
+public:
+    static constexpr sth_plugin_kind kind = STH_KIND_ANALYZER;
+    using PluginBase::PluginBase;
+};
+class OutputPlugin : public PluginBase {
+public:
+    static constexpr sth_plugin_kind kind = STH_KIND_OUTPUT;
+    using PluginBase::PluginBase;
+};
+class ControlPlugin : public PluginBase {
+public:
+    static constexpr sth_plugin_kind kind = STH_KIND_CONTROL;
+    using PluginBase::PluginBase;
+};
+
+namespace detail {
+
+inline void write_error(char* err, size_t cap, std::string_view msg) noexcept {
+    if (err == nullptr || cap == 0) return;
+    size_t n = msg.size() < cap - 1 ? msg.size() : cap - 1;
+    std::memcpy(err, msg.data(), n);
+    err[n] = '\0';
+}
+
+// Runs f, turning any exception into an error message; returns false on exception.
+template <class F>
+bool guarded(char* err, size_t cap, F&& f) noexcept {
+    try {
+        f();
+        return true;
+    } catch (const std::exception& e) {
+        write_error(err, cap, e.what());
+    } catch (...) {
+        write_error(err, cap, "unknown exception");
+    }
+    return false;
+}
+
+// For callbacks without an error channel: the exception is logged through the host.
+template <class P, class F>
+void guarded_callback(P* plugin, const char* what, F&& f) noexcept {
+    char err[512];
+    if (!guarded(err, sizeof err, std::forward<F>(f))) {
+        try {
+            plugin->host().error(std::string(what) + " failed: " + err);
+        } catch (...) {
+        }
+    }
+}
+
+template <class P>
+struct Trampolines {
+    static int validate(sth_str json, sth_str path, char* err, size_t cap) noexcept {
+        return guarded(err, cap, [&] { (void)P::parse_config(to_sv(json), to_sv(path)); }) ? 0
+                                                                                            : 1;
+    }
+    static void* create(const sth_host_api* api, char* err, size_t cap) noexcept {
+        P* made = nullptr;
+        guarded(err, cap, [&] {
+            Host host(api);
+            made = new P(host, P::parse_config(host.config_json(), host.config_path()));
+        });
+        return made;
+    }
+    static int start(void* self, char* err, size_t cap) noexcept {
+        if constexpr (requires(P& p) { p.start(); }) {
+            return guarded(err, cap, [&] { static_cast<P*>(self)->start(); }) ? 0 : 1;
+        } else {
+            (void)self, (void)err, (void)cap;
+            return 0;
+        }
+    }
+    static void stop(void* self) noexcept {
+        if constexpr (requires(P& p) { p.stop(); }) {
+            P* p = static_cast<P*>(self);
+            guarded_callback(p, "stop", [&] { p->stop(); });
+        } else {
+            (void)self;
+        }
+    }
+    static void destroy(void* self) noexcept { delete static_cast<P*>(self); }
+    static int run(void* self, char* err, size_t cap) noexcept {
+        return guarded(err, cap, [&] { static_cast<P*>(self)->run(); }) ? 0 : 1;
+    }
+    static void* session_open(void* self, const sth_session_info* s) noexcept {
+        P* p = static_cast<P*>(self);
+        void* cookie = nullptr;
+        guarded_callback(p, "session_open", [&] { cookie = p->session_open(*s); });
+        return cookie;
+    }
+    static sth_result stream_data(void* self, void* c, const sth_session_info* s,
+                                  const sth_stream_chunk* chunk) noexcept {
+        P* p = static_cast<P*>(self);
+        sth_result r = STH_FAILED;
+        guarded_callback(p, "stream_data", [&] { r = p->stream_data(c, *s, *chunk); });
+        return r;
+    }
+    static void stream_gap(void* self, void* c, const sth_session_info* s,
+                           const sth_stream_gap* g) noexcept {
+        P* p = static_cast<P*>(self);
+        guarded_callback(p, "stream_gap", [&] { p->stream_gap(c, *s, *g); });
+    }
+    static void stream_end(void* self, void* c, const sth_session_info* s,
+                           const sth_stream_end* e) noexcept {
+        P* p = static_cast<P*>(self);
+        guarded_callback(p, "stream_end", [&] { p->stream_end(c, *s, *e); });
+    }
+    static void session_packet(void* self, void* c, const sth_session_info* s,
+                               const sth_packet* pk, const sth_segment* seg) noexcept {
+        P* p = static_cast<P*>(self);
+        guarded_callback(p, "session_packet", [&] { p->session_packet(c, *s, *pk, *seg); });
+    }
+    static void session_summary(void* self, void* c, const sth_session_info* s,
+                                const sth_json_sink* sink) noexcept {
+        P* p = static_cast<P*>(self);
+        JsonSink js(sink);
+        guarded_callback(p, "session_summary", [&] { p->session_summary(c, *s, js); });
+    }
+    static void session_close(void* self, void* c, const sth_session_info* s,
+                              const sth_event* e) noexcept {
+        P* p = static_cast<P*>(self);
+        guarded_callback(p, "session_close", [&] { p->session_close(c, *s, *e); });
+    }
+    static void event(void* self, const sth_event* e) noexcept {
+        P* p = static_cast<P*>(self);
+        guarded_callback(p, "event", [&] { p->event(*e); });
+    }
+};
+
+template <class P>
+const sth_plugin_descriptor* make_descriptor(const char* name, const char* version,
+                                             const char* description) noexcept {
+    using T = Trampolines<P>;
+    static const sth_plugin_descriptor d = [&] {
+        sth_plugin_descriptor x{};
+        x.struct_size = sizeof(sth_plugin_descriptor);
+        x.abi_major = STH_ABI_MAJOR;
+        x.abi_minor = STH_ABI_MINOR;
+        x.kind = static_cast<uint32_t>(P::kind);
+        x.name = name;
+        x.version = version;
+        x.build_id = "built " __DATE__ " " __TIME__
+#if defined(__clang__)
+                     " clang " __clang_version__;
+#elif defined(__GNUC__)
+                     " gcc " __VERSION__;
+#else
+                     "";
+#endif
+        x.description = description;
+        x.validate_config = &T::validate;
+        x.create = &T::create;
+        x.start = &T::start;
+        x.stop = &T::stop;
+        x.destroy = &T::destroy;
+        if constexpr (requires(P& p) { p.run(); }) x.run = &T::run;
+        if constexpr (requires(P& p, const sth_session_info& s) { p.session_open(s); })
+            x.session_open = &T::session_open;
+        if constexpr (requires(P& p, void* c, const sth_session_info& s,
+                               const sth_stream_chunk& k) { p.stream_data(c, s, k); })
+            x.stream_data = &T::stream_data;
+        if constexpr (requires(P& p, void* c, const sth_session_info& s,
+                               const sth_stream_gap& g) { p.stream_gap(c, s, g); })
+            x.stream_gap = &T::stream_gap;
+        if constexpr (requires(P& p, void* c, const sth_session_info& s,
+                               const sth_stream_end& e) { p.stream_end(c, s, e); })
+            x.stream_end = &T::stream_end;
+        if constexpr (requires(P& p, void* c, const sth_session_info& s, const sth_packet& k,
+                               const sth_segment& g) { p.session_packet(c, s, k, g); })
+            x.session_packet = &T::session_packet;
+        if constexpr (requires(P& p, void* c, const sth_session_info& s, JsonSink& j) {
+                          p.session_summary(c, s, j);
+                      })
+            x.session_summary = &T::session_summary;
+        if constexpr (requires(P& p, void* c, const sth_session_info& s, const sth_event& e) {
+                          p.session_close(c, s, e);
+                      })
+            x.session_close = &T::session_close;
+        if constexpr (requires(P& p, const sth_event& e) { p.event(e); }) x.event = &T::event;
+        return x;
+    }();
+    return &d;
+}
+
+}  // namespace detail
+}  // namespace stethoscope
+
+#if defined(_WIN32)
+#define STETHOSCOPE_EXPORT extern "C" __declspec(dllexport)
+#else
+#define STETHOSCOPE_EXPORT extern "C" __attribute__((visibility("default")))
+#endif
+
+// Registers CLASS as this shared object's plugin. Use once per plugin, in plugin.cpp.
+#define STETHOSCOPE_PLUGIN(CLASS, NAME, VERSION, DESCRIPTION)                              \
+    STETHOSCOPE_EXPORT const sth_plugin_descriptor* stethoscope_plugin_descriptor(void) {  \
+        return ::stethoscope::detail::make_descriptor<CLASS>(NAME, VERSION, DESCRIPTION); \
+    }
