@@ -56,6 +56,7 @@ void EventBus::publish(std::string_view type, std::string_view json, uint64_t ui
     if (to_stdout_) {
         std::fwrite(json.data(), 1, json.size(), stdout);
         std::fputc('\n', stdout);
+        std::fflush(stdout);  // a reader tailing the events sees each one at once
     }
     if (log_enabled(STH_LOG_DEBUG)) log_message(STH_LOG_DEBUG, "event", json);
     for (const auto& s : subscribers_) s(ev);

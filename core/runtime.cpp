@@ -50,6 +50,7 @@ void Runtime::load(PluginHost& host) {
 }
 
 int Runtime::run() {
+    started_ = true;
     for (auto& c : consumers_owned_) c->start();
     input_->start();
     if (!config_.capture.bpf.empty()) log_info("capture filter: " + config_.capture.bpf);
@@ -65,7 +66,7 @@ int Runtime::run() {
 }
 
 void Runtime::shutdown() {
-    if (shut_down_ || !engine_) return;
+    if (shut_down_ || !started_) return;
     shut_down_ = true;
     if (input_) input_->stop();
     engine_->close_all(stop_requested() ? "shutdown" : "end_of_input");

@@ -72,6 +72,7 @@ private:
     std::atomic<bool> stop_{false};
     uint64_t input_received_ = 0, input_dropped_kernel_ = 0, input_dropped_interface_ = 0;
     int64_t last_ts_ = 0;
+    bool started_ = false;  // run() was called: shutdown has work to do
     bool shut_down_ = false;
 };
 

@@ -1,0 +1,186 @@
+// The plugin host against real shared objects built by this tree: good plugins, and one
+// deliberately broken plugin per load failure. Paths come from CMake ($<TARGET_FILE>).
+#define BOOST_TEST_MODULE plugin_host
+#include <boost/test/unit_test.hpp>
+
+#include "consumers.hpp"
+#include "plugin_host.hpp"
+#include "plugin_instance.hpp"
+#include "test_services.hpp"
+
+#include <stethoscope/plugin.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+using namespace stethoscope;
+using namespace stethoscope::core;
+namespace fs = std::filesystem;
+
+namespace {
+// Runs f, which must throw E; returns the message.
+template <class E, class F>
+std::string message_of(F&& f) {
+    try {
+        f();
+    } catch (const E& e) {
+        return e.what();
+    }
+    BOOST_FAIL("no exception thrown");
+    return {};
+}
+PluginSection section(const std::string& name, sth_plugin_kind kind, const std::string& json) {
+    return PluginSection{name, kind, "io.output." + name, json, true};
+}
+sth_session_info session_info(uint64_t uid) {
+    sth_session_info s{};
+    s.struct_size = sizeof s;
+    s.uid = uid;
+    s.client.family = 4;
+    s.client.port = 40000;
+    s.server.family = 4;
+    s.server.port = 80;
+    return s;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(loads_a_good_plugin_and_reads_its_descriptor) {
+    auto lib = PluginHost::load_file(TEST_OUTPUT_PLUGIN, STH_KIND_OUTPUT, "test-output");
+    BOOST_TEST(std::string(lib->table.name) == "test-output");
+    BOOST_TEST(std::string(lib->table.version) == "1.2.3");
+    BOOST_TEST(lib->plugin_struct_size == sizeof(sth_plugin_descriptor));
+    BOOST_TEST(lib->table.stream_data != nullptr);
+    BOOST_TEST(lib->table.session_packet == nullptr);  // not defined by the class: not wired
+}
+
+BOOST_AUTO_TEST_CASE(finds_plugins_by_name_in_the_dirs_in_order) {
+    PluginHost host({"/nonexistent-dir", fs::path(TEST_PLUGIN_DIR)});
+    auto lib = host.load("test-output", STH_KIND_OUTPUT);
+    BOOST_TEST(lib->file == fs::path(TEST_PLUGIN_DIR) / "stethoscope-test-output.so");
+}
+
+BOOST_AUTO_TEST_CASE(unknown_name_names_the_file_and_the_dirs) {
+    PluginHost host({"/nonexistent-dir"});
+    BOOST_TEST(message_of<PluginError>([&] { host.load("nope", STH_KIND_OUTPUT); }) ==
+               "unknown output plugin 'nope': no stethoscope-nope.so in /nonexistent-dir");
+    BOOST_TEST(host.load("nope", STH_KIND_ANALYZER, true) == nullptr);  // optional: no error
+}
+
+BOOST_AUTO_TEST_CASE(a_file_that_is_not_a_plugin) {
+    std::string msg = message_of<PluginError>(
+        [] { PluginHost::load_file(NOT_A_PLUGIN, STH_KIND_OUTPUT, ""); });
+    BOOST_TEST(msg == std::string("plugin ") + NOT_A_PLUGIN +
+                          ": not a stethoscope plugin (no symbol stethoscope_plugin_descriptor)");
+}
+
+BOOST_AUTO_TEST_CASE(a_file_that_is_not_a_shared_object) {
+    fs::path junk = fs::temp_directory_path() / "stethoscope-junk.so";
+    std::ofstream(junk) << "this is not ELF";
+    std::string msg =
+        message_of<PluginError>([&] { PluginHost::load_file(junk, STH_KIND_OUTPUT, ""); });
+    BOOST_TEST(msg.rfind("plugin " + junk.string() + ": cannot load: ", 0) == 0);
+    fs::remove(junk);
+}
+
+BOOST_AUTO_TEST_CASE(a_wrong_abi_version) {
+    std::string msg =
+        message_of<PluginError>([] { PluginHost::load_file(WRONG_ABI_PLUGIN, 0, ""); });
+    BOOST_TEST(msg == std::string("plugin ") + WRONG_ABI_PLUGIN + ": built for plugin ABI " +
+                          std::to_string(STH_ABI_MAJOR + 1) + ".0, this stethoscope supports " +
+                          std::to_string(STH_ABI_MAJOR) + ".0 to " + std::to_string(STH_ABI_MAJOR) +
+                          "." + std::to_string(STH_ABI_MINOR));
+}
+
+BOOST_AUTO_TEST_CASE(a_wrong_kind) {
+    std::string msg = message_of<PluginError>(
+        [] { PluginHost::load_file(TEST_OUTPUT_PLUGIN, STH_KIND_INPUT, "test-output"); });
+    BOOST_TEST(msg == std::string("plugin ") + TEST_OUTPUT_PLUGIN + ": expected kind input, found output");
+}
+
+BOOST_AUTO_TEST_CASE(a_file_holding_another_name) {
+    std::string msg = message_of<PluginError>(
+        [] { PluginHost::load_file(TEST_OUTPUT_PLUGIN, STH_KIND_OUTPUT, "files"); });
+    BOOST_TEST(msg == std::string("plugin ") + TEST_OUTPUT_PLUGIN +
+                          ": holds plugin 'test-output', expected 'files'");
+}
+
+BOOST_AUTO_TEST_CASE(config_rejected_by_the_plugin_names_the_path) {
+    test::RecordingServices services;
+    auto lib = PluginHost::load_file(TEST_OUTPUT_PLUGIN, STH_KIND_OUTPUT, "test-output");
+    std::string msg = message_of<ConfigError>([&] {
+        PluginInstance p(lib, section("test-output", STH_KIND_OUTPUT, R"({"fail_create":"yes"})"),
+                         services);
+    });
+    BOOST_TEST(msg == "io.output.test-output.fail_create: expected true or false, got \"yes\"");
+    msg = message_of<ConfigError>([&] {
+        PluginInstance p(lib, section("test-output", STH_KIND_OUTPUT, R"({"bogus":1})"), services);
+    });
+    BOOST_TEST(msg == "io.output.test-output.bogus: unknown key");
+}
+
+BOOST_AUTO_TEST_CASE(an_exception_in_create_becomes_an_error_not_a_crash) {
+    test::RecordingServices services;
+    auto lib = PluginHost::load_file(TEST_OUTPUT_PLUGIN, STH_KIND_OUTPUT, "test-output");
+    std::string msg = message_of<PluginError>([&] {
+        PluginInstance p(lib, section("test-output", STH_KIND_OUTPUT, R"({"fail_create":true})"),
+                         services);
+    });
+    BOOST_TEST(msg == std::string("plugin test-output (") + TEST_OUTPUT_PLUGIN +
+                          "): create failed: told to fail");
+}
+
+BOOST_AUTO_TEST_CASE(the_library_outlives_the_instance) {
+    test::RecordingServices services;
+    std::unique_ptr<PluginInstance> inst;
+    {
+        auto lib = PluginHost::load_file(TEST_OUTPUT_PLUGIN, STH_KIND_OUTPUT, "test-output");
+        inst = std::make_unique<PluginInstance>(lib, section("test-output", STH_KIND_OUTPUT, "{}"),
+                                                services);
+    }  // our reference is gone; the instance still holds the library
+    BOOST_TEST(inst->library().library.is_loaded());
+    Consumers consumers;
+    consumers.add(inst.get());
+    std::vector<ConsumerSlot> slots;
+    sth_session_info s = session_info(7);
+    consumers.session_open(s, slots);
+    const uint8_t bytes[5] = {1, 2, 3, 4, 5};
+    sth_stream_chunk c{sizeof c, STH_DIR_REQUESTS, 0, bytes, 5, 0};
+    consumers.stream_data(s, slots, c);
+    sth_event closed{sizeof closed, {"session_closed", 14}, {"{}", 2}, 7};
+    consumers.session_close(s, slots, closed);
+    BOOST_TEST_REQUIRE(services.events.size() == 1u);
+    BOOST_TEST(services.events[0].type == "test_totals");
+    BOOST_TEST(services.events[0].fields == "{\"bytes\":5}");
+    BOOST_TEST(slots[0].delivered[STH_DIR_REQUESTS] == 5u);
+}
+
+BOOST_AUTO_TEST_CASE(a_plugin_built_against_an_older_smaller_sdk_loads_and_runs) {
+    test::RecordingServices services;
+    auto lib = PluginHost::load_file(OLD_SDK_PLUGIN, STH_KIND_OUTPUT, "old-sdk");
+    BOOST_TEST(lib->plugin_struct_size < sizeof(sth_plugin_descriptor));
+    // Fields past the plugin's struct are NULL in the host's copy, never read from it.
+    BOOST_TEST(lib->table.session_packet == nullptr);
+    BOOST_TEST(lib->table.session_close == nullptr);
+    BOOST_TEST(lib->table.event == nullptr);
+    PluginInstance inst(lib, section("old-sdk", STH_KIND_OUTPUT, "{}"), services);
+    Consumers consumers;
+    consumers.add(&inst);
+    std::vector<ConsumerSlot> slots;
+    sth_session_info s = session_info(9);
+    consumers.session_open(s, slots);
+    std::vector<uint8_t> data(1000, 0x41);
+    sth_stream_chunk c1{sizeof c1, STH_DIR_REQUESTS, 0, data.data(), 1000, 0};
+    sth_stream_chunk c2{sizeof c2, STH_DIR_RESPONSES, 0, data.data(), 300, 0};
+    consumers.stream_data(s, slots, c1);
+    consumers.stream_data(s, slots, c2);
+    for (uint8_t d = 0; d < 2; ++d) {
+        sth_stream_end e{sizeof e, d, 0, {"fin", 3}, 0};
+        consumers.stream_end(s, slots, e);
+    }
+    sth_event closed{sizeof closed, {"session_closed", 14}, {"{}", 2}, 9};
+    consumers.session_close(s, slots, closed);  // beyond the old struct: skipped, no crash
+    BOOST_TEST_REQUIRE(services.events.size() == 2u);
+    BOOST_TEST(services.events[0].type == "old_sdk_end");
+    BOOST_TEST(services.events[0].fields == "{\"direction\":0,\"bytes\":1000}");
+    BOOST_TEST(services.events[1].fields == "{\"direction\":1,\"bytes\":300}");
+}
