@@ -2,13 +2,23 @@
 // where the file has them) and hands every packet to the engine with back-pressure —
 // reading a file never drops. A damaged file ends the run with libpcap's message after
 // every packet before the damage was delivered.
+//
+// A pcapng file whose interfaces have different link types, which libpcap refuses, is read
+// by PcapngReader instead: every packet keeps its interface's link type and id, and the
+// capture filter is compiled once per link type and applied with pcap_offline_filter().
 #pragma once
 
 #include "config.hpp"
 
+#include <cstdint>
+#include <set>
+
 #include <stethoscope/plugin.hpp>
 
 namespace stethoscope::pcap_file {
+
+class PcapngReader;
+class LinktypeFilters;
 
 class PcapFileInput : public InputPlugin {
 public:
@@ -22,6 +32,11 @@ public:
     void run();
 
 private:
+    void run_libpcap();
+    // `linktypes`: the file's distinct LINKTYPE_* values, from its interface blocks.
+    void run_native(const std::set<int32_t>& linktypes);
+    uint64_t deliver_native(PcapngReader& reader, LinktypeFilters& filters);
+
     Config config_;
     Counter packets_;
 };
