@@ -18,7 +18,7 @@ namespace {
 // Keys of the capture section that belong to the core; the rest go to the input plugin.
 const char* const k_capture_core_keys[] = {"input", "mode", "local_ip", "remote_ip",
                                            "remote_port", "local_port", "filter",
-                                           "server_ports", "workers"};
+                                           "server_ports", "workers", "ring_bytes"};
 
 void line_col(const std::string& text, size_t offset, size_t& line, size_t& col) {
     line = 1;
@@ -64,6 +64,8 @@ CaptureConfig parse_capture(Section& s) {
     for (int64_t p : s.integers("server_ports", 1, 65535))
         c.server_ports.push_back(static_cast<uint16_t>(p));
     c.workers = static_cast<unsigned>(s.integer("workers", 0, 0, 256));
+    c.ring_bytes = static_cast<uint64_t>(
+        s.integer("ring_bytes", static_cast<int64_t>(c.ring_bytes), 1 << 20, int64_t{1} << 34));
     c.bpf = build_bpf(c);
     return c;
 }
@@ -79,6 +81,8 @@ ReassemblyConfig parse_reassembly(Section s) {
     r.idle_timeout_sec = s.number("idle_timeout_sec", r.idle_timeout_sec, 1, 86400 * 30);
     r.fin_grace_sec = s.number("fin_grace_sec", r.fin_grace_sec, 0, 3600);
     r.handshake_timeout_sec = s.number("handshake_timeout_sec", r.handshake_timeout_sec, 0.1, 3600);
+    r.fragment_memcap_bytes = static_cast<uint64_t>(s.integer(
+        "fragment_memcap_bytes", static_cast<int64_t>(r.fragment_memcap_bytes), 65536, int64_t{1} << 34));
     s.finish();
     if (r.flow_memcap_bytes > r.global_memcap_bytes)
         throw ConfigError(s.path("flow_memcap_bytes") +

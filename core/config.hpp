@@ -37,6 +37,7 @@ struct CaptureConfig {
     std::string filter;                 // filter mode: user's BPF expression
     std::vector<uint16_t> server_ports; // filter mode: which side is the server
     unsigned workers = 0;               // 0 = one per core
+    uint64_t ring_bytes = 16u << 20;    // per worker queue (workers > 1)
     std::string bpf;                    // the filter actually used, built from the mode
 };
 
@@ -47,6 +48,7 @@ struct ReassemblyConfig {
     double idle_timeout_sec = 300;
     double fin_grace_sec = 0.5;
     double handshake_timeout_sec = 10;
+    uint64_t fragment_memcap_bytes = 16u << 20;
 };
 
 struct Config {

@@ -149,14 +149,21 @@ DecodeStatus ipv4(const uint8_t* d, uint32_t cap, bool cut_by_snaplen, DecodedPa
     if (total < ihl) return DecodeStatus::ip_bad_total_length;
     if (cap < ihl) return DecodeStatus::ip_truncated;
     if (total > cap && !cut_by_snaplen) return DecodeStatus::ip_length_past_packet;
-    uint16_t frag = be16(d + 6);
-    if ((frag & 0x3fff) != 0) return DecodeStatus::ip_fragment;  // MF set or offset != 0
-    if (d[9] != 6) return DecodeStatus::not_tcp;
     out.ip_version = 4;
     out.src.fill(0);
     out.dst.fill(0);
     std::memcpy(out.src.data(), d + 12, 4);
     std::memcpy(out.dst.data(), d + 16, 4);
+    uint16_t frag = be16(d + 6);
+    if ((frag & 0x3fff) != 0) {  // MF set or offset != 0
+        if (d[9] != 6) return DecodeStatus::not_tcp;
+        if (total > cap) return DecodeStatus::ip_truncated;  // a cut fragment cannot be used
+        FragmentInfo& f = out.fragment;
+        f = FragmentInfo{4, be16(d + 4), uint32_t{static_cast<uint16_t>(frag & 0x1fff)} * 8,
+                         (frag & 0x2000) != 0, 6, d, ihl, 0, d + ihl, total - ihl};
+        return DecodeStatus::ip_fragment;
+    }
+    if (d[9] != 6) return DecodeStatus::not_tcp;
     out.ip_total_len = total;
     uint32_t avail = (total < cap ? total : cap) - ihl;
     return tcp(d + ihl, total - ihl, avail, out);
@@ -170,6 +177,7 @@ DecodeStatus ipv6(const uint8_t* d, uint32_t cap, bool cut_by_snaplen, DecodedPa
     uint32_t limit = total < cap ? total : cap;
     uint8_t next = d[6];
     uint32_t off = 40;
+    uint32_t next_at = 6;  // where the current "next header" value was read from
     for (int hops = 0; hops < 16; ++hops) {
         switch (next) {
             case 6: {
@@ -183,6 +191,7 @@ DecodeStatus ipv6(const uint8_t* d, uint32_t cap, bool cut_by_snaplen, DecodedPa
                 if (off + 8 > limit) return DecodeStatus::ipv6_bad_extension;
                 uint32_t len = (uint32_t{d[off + 1]} + 1) * 8;
                 next = d[off];
+                next_at = off;
                 off += len;
                 if (off > total) return DecodeStatus::ipv6_bad_extension;
                 break;
@@ -191,11 +200,24 @@ DecodeStatus ipv6(const uint8_t* d, uint32_t cap, bool cut_by_snaplen, DecodedPa
                 if (off + 8 > limit) return DecodeStatus::ipv6_bad_extension;
                 uint32_t len = (uint32_t{d[off + 1]} + 2) * 4;
                 next = d[off];
+                next_at = off;
                 off += len;
                 if (off > total) return DecodeStatus::ipv6_bad_extension;
                 break;
             }
-            case 44: return DecodeStatus::ip_fragment;
+            case 44: {
+                if (off + 8 > limit) return DecodeStatus::ipv6_bad_extension;
+                if (d[off] != 6) return DecodeStatus::not_tcp;
+                if (total > cap) return DecodeStatus::ip_truncated;
+                std::memcpy(out.src.data(), d + 8, 16);
+                std::memcpy(out.dst.data(), d + 24, 16);
+                out.ip_version = 6;
+                uint16_t fo = be16(d + off + 2);
+                out.fragment = FragmentInfo{6, be32(d + off + 4), uint32_t{static_cast<uint16_t>(fo & 0xfff8)},
+                                            (fo & 1) != 0, 6, d, off, next_at, d + off + 8,
+                                            total - off - 8};
+                return DecodeStatus::ip_fragment;
+            }
             default: return DecodeStatus::not_tcp;  // includes 59 (no next header)
         }
     }

@@ -20,7 +20,7 @@ enum class DecodeStatus : uint8_t {
     not_ip,               // ARP, LLDP, ... (ignored, counted)
     not_tcp,              // UDP, ICMP, ...
     unsupported_linktype,
-    ip_fragment,          // reassembly of fragments is not done yet (counted, skipped)
+    ip_fragment,          // a fragment: see DecodedPacket::fragment (Defragmenter)
     link_truncated,       // the frame ends inside the link header
     ip_truncated,         // the frame ends inside the IP header
     ip_bad_version,
@@ -49,6 +49,20 @@ struct TcpOptions {
     bool fast_open = false;
 };
 
+// Where a fragment sits, filled in when decode_packet returns ip_fragment.
+struct FragmentInfo {
+    uint8_t ip_version = 0;
+    uint32_t id = 0;              // IPv4 identification or IPv6 fragment identification
+    uint32_t offset = 0;          // byte offset of this fragment's data in the datagram
+    bool more = false;            // more fragments follow
+    uint8_t protocol = 0;         // transport protocol of the datagram
+    const uint8_t* header = nullptr;  // IPv4 header, or IPv6 header + extension headers
+    uint32_t header_len = 0;      //   ... up to (not including) the fragment header
+    uint32_t next_header_at = 0;  // IPv6: offset in `header` of the byte that says 44
+    const uint8_t* data = nullptr;
+    uint32_t data_len = 0;
+};
+
 struct DecodedPacket {
     uint8_t ip_version = 0;          // 4 or 6
     std::array<uint8_t, 16> src{}, dst{};
@@ -61,6 +75,7 @@ struct DecodedPacket {
     uint32_t payload_len = 0;        // as the IP header says
     uint32_t payload_captured = 0;   // how much of it is in the capture
     uint32_t ip_total_len = 0;
+    FragmentInfo fragment;           // valid when decode_packet returned ip_fragment
 };
 
 namespace tcp_flag {

@@ -196,14 +196,17 @@ void Engine::publish_opened(const Session& s, const DecodedPacket& p, int64_t ts
 }
 
 void Engine::process(const sth_packet& packet) {
+    DecodeStatus st = decode_packet(packet, decoded_);
+    process_decoded(packet, decoded_, st);
+}
+
+void Engine::process_decoded(const sth_packet& packet, const DecodedPacket& p, DecodeStatus st) {
     ++stats_.packets;
     stats_.bytes += packet.len;
     int64_t ts = packet.ts_ns;
     if (ts > now_) now_ = ts;
-    DecodeStatus st = decode_packet(packet, decoded_);
     ++stats_.decode[static_cast<size_t>(st)];
     if (st == DecodeStatus::ok) {
-        const DecodedPacket& p = decoded_;
         bool from_a = false;
         FlowKey key = make_flow_key(p, from_a);
         auto it = table_.find(key);
@@ -294,7 +297,11 @@ void Engine::close_session(Session& s, const char* reason, int64_t ts) {
         s.streams[d].flush(ts, sink);
         end_direction(s, d, s.streams[d].finished() ? "fin" : reason, ts);
     }
-    publish_closed(s, reason, ts);
+    // A session that ended by itself is stamped with its last packet, so the event does
+    // not depend on when another flow's packet moved this worker's clock.
+    std::string_view r(reason);
+    bool ended_itself = r == "fin" || r == "rst" || r == "end_of_input" || r == "reused";
+    publish_closed(s, reason, ended_itself ? s.last_ts : ts);
     ++stats_.sessions_closed;
     lru_.erase(s.lru_pos);
     table_.erase(s.key);  // destroys s
@@ -304,7 +311,7 @@ void Engine::publish_closed(Session& s, const char* reason, int64_t ts) {
     JsonWriter w;
     begin_event(w, ts, "session_closed", &s.info);
     w.key("reason").value(reason);
-    w.key("duration_sec").value(static_cast<double>(ts - s.info.start_ts_ns) / 1e9);
+    w.key("duration_sec").value(static_cast<double>(s.last_ts - s.info.start_ts_ns) / 1e9);
     for (uint8_t d = 0; d < 2; ++d) {
         w.key(k_dir_name[d]).begin_object();
         w.key("bytes").value(s.bytes[d]);

@@ -59,7 +59,11 @@ public:
     Engine(EngineConfig config, Consumers& consumers, EventBus& bus);
     ~Engine();
 
+    // Decodes and processes one packet.
     void process(const sth_packet& packet);
+    // Processes a packet the caller already decoded (status as decode_packet returned).
+    void process_decoded(const sth_packet& packet, const DecodedPacket& decoded,
+                         DecodeStatus status);
     // Closes every open session (end of input, shutdown).
     void close_all(const char* reason);
     const EngineStats& stats() const { return stats_; }

@@ -46,7 +46,7 @@ void Runtime::load(PluginHost& host) {
     for (const auto& s : config_.analyzers) add(s);
     for (const auto& s : config_.outputs) add(s);
     if (config_.control) add(*config_.control);
-    engine_ = std::make_unique<Engine>(make_engine_config(config_), consumers_, bus_);
+    pipeline_ = std::make_unique<Pipeline>(config_, consumers_, bus_);
 }
 
 int Runtime::run() {
@@ -69,11 +69,11 @@ void Runtime::shutdown() {
     if (shut_down_ || !started_) return;
     shut_down_ = true;
     if (input_) input_->stop();
-    engine_->close_all(stop_requested() ? "shutdown" : "end_of_input");
+    pipeline_->finish(stop_requested() ? "shutdown" : "end_of_input");
     publish_stats(last_ts_);
     for (auto& c : consumers_owned_) c->stop();
     std::fflush(stdout);
-    const EngineStats& st = engine_->stats();
+    const EngineStats st = pipeline_->stats();
     uint64_t malformed = 0;
     for (size_t i = 0; i < k_decode_status_count; ++i)
         if (decode_status_is_malformed(static_cast<DecodeStatus>(i))) malformed += st.decode[i];
@@ -89,7 +89,8 @@ void Runtime::publish_stats(int64_t ts_ns) {
                     std::chrono::system_clock::now().time_since_epoch())
                     .count();
     }
-    const EngineStats& st = engine_->stats();
+    const EngineStats st = pipeline_->stats();
+    const DefragStats& df = pipeline_->defrag_stats();
     JsonWriter w;
     begin_event(w, ts_ns, "capture_stats", nullptr);
     w.key("packets").value(st.packets);
@@ -103,6 +104,16 @@ void Runtime::publish_stats(int64_t ts_ns) {
     w.key("stream_bytes").value(st.stream_bytes);
     w.key("gap_bytes").value(st.gap_bytes);
     w.key("no_session").value(st.no_session);
+    w.key("workers").value(uint64_t{pipeline_->workers()});
+    w.key("dropped_queue_full").value(pipeline_->ring_drops());
+    w.key("fragments").begin_object();
+    w.key("received").value(df.fragments);
+    w.key("reassembled").value(df.datagrams_reassembled);
+    w.key("timed_out").value(df.datagrams_timed_out);
+    w.key("evicted").value(df.datagrams_evicted);
+    w.key("overlaps").value(df.overlaps);
+    w.key("invalid").value(df.invalid);
+    w.end_object();
     w.key("decode").begin_object();
     for (size_t i = 1; i < k_decode_status_count; ++i)
         if (st.decode[i] != 0) w.key(decode_status_name(static_cast<DecodeStatus>(i))).value(st.decode[i]);
@@ -135,11 +146,9 @@ uint32_t Runtime::counter_register(const std::string& name) {
 void Runtime::counter_add(uint32_t handle, uint64_t delta) { counters_.add(handle, delta); }
 
 sth_result Runtime::submit_packet(const sth_packet& packet, bool blocking) {
-    (void)blocking;  // one worker, inline: there is no queue to wait for yet
     if (stop_requested()) return STH_STOPPED;
     if (packet.ts_ns > last_ts_) last_ts_ = packet.ts_ns;
-    engine_->process(packet);
-    return STH_OK;
+    return pipeline_->submit(packet, blocking);
 }
 
 void Runtime::report_capture_stats(uint64_t received, uint64_t dropped_kernel,

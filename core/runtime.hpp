@@ -10,7 +10,7 @@
 #include "config.hpp"
 #include "consumers.hpp"
 #include "counters.hpp"
-#include "engine.hpp"
+#include "pipeline.hpp"
 #include "event_bus.hpp"
 #include "plugin_host.hpp"
 #include "plugin_instance.hpp"
@@ -65,7 +65,7 @@ private:
     EventBus bus_;
     CounterRegistry counters_;
     Consumers consumers_;
-    std::unique_ptr<Engine> engine_;
+    std::unique_ptr<Pipeline> pipeline_;
     std::unique_ptr<PluginInstance> input_;
     std::vector<std::unique_ptr<PluginInstance>> consumers_owned_;
     std::vector<std::string> summary_;

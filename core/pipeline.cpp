@@ -1,0 +1,118 @@
+#include "pipeline.hpp"
+
+#include "flow_key.hpp"
+
+#include <chrono>
+
+namespace stethoscope::core {
+
+namespace {
+constexpr int64_t k_fragment_timeout_ns = 30LL * 1000000000;
+
+unsigned resolve_workers(unsigned configured) {
+    if (configured != 0) return configured;
+    unsigned n = std::thread::hardware_concurrency();
+    return n == 0 ? 1 : n;
+}
+}  // namespace
+
+Pipeline::Pipeline(const Config& config, Consumers& consumers, EventBus& bus)
+    : defrag_(config.reassembly.fragment_memcap_bytes, k_fragment_timeout_ns) {
+    const unsigned n = resolve_workers(config.capture.workers);
+    EngineConfig ec = make_engine_config(config);
+    // Caps are per process in the config; each shard gets its share.
+    ec.reassembly.global_memcap_bytes /= n;
+    ec.reassembly.max_sessions = std::max<uint64_t>(1, ec.reassembly.max_sessions / n);
+    for (unsigned i = 0; i < n; ++i) engines_.push_back(std::make_unique<Engine>(ec, consumers, bus));
+    if (n == 1) return;
+    for (unsigned i = 0; i < n; ++i)
+        rings_.push_back(std::make_unique<PacketRing>(config.capture.ring_bytes));
+    for (unsigned i = 0; i < n; ++i) threads_.emplace_back([this, i] { worker_loop(i); });
+}
+
+Pipeline::~Pipeline() { finish(close_reason_); }
+
+sth_result Pipeline::submit(const sth_packet& packet, bool blocking) {
+    DecodeStatus st = decode_packet(packet, decoded_);
+    if (st == DecodeStatus::ip_fragment) {
+        sth_packet whole{};
+        if (!defrag_.add(decoded_, packet.ts_ns, whole)) return STH_OK;
+        st = decode_packet(whole, decoded_);
+        route(whole, decoded_, st, blocking);
+        return STH_OK;
+    }
+    if (defrag_.bytes_held() != 0) defrag_.expire(packet.ts_ns);
+    size_t before = ring_drops_.load(std::memory_order_relaxed);
+    route(packet, decoded_, st, blocking);
+    return ring_drops_.load(std::memory_order_relaxed) != before ? STH_DROPPED : STH_OK;
+}
+
+void Pipeline::route(const sth_packet& packet, const DecodedPacket& decoded, DecodeStatus status,
+                     bool blocking) {
+    if (rings_.empty()) {
+        engines_[0]->process_decoded(packet, decoded, status);
+        return;
+    }
+    size_t shard = 0;
+    if (status == DecodeStatus::ok) {
+        bool from_a = false;
+        shard = FlowKeyHash{}(make_flow_key(decoded, from_a)) % rings_.size();
+    }
+    PacketRing& ring = *rings_[shard];
+    while (!ring.try_push(packet)) {
+        if (!blocking) {
+            ring_drops_.fetch_add(1, std::memory_order_relaxed);
+            return;
+        }
+        ring.wait_for_room(std::chrono::microseconds(50));
+    }
+    ring.wake_consumer();
+}
+
+void Pipeline::worker_loop(unsigned index) {
+    PacketRing& ring = *rings_[index];
+    Engine& engine = *engines_[index];
+    sth_packet p{};
+    for (;;) {
+        if (ring.peek(p)) {
+            engine.process(p);
+            ring.pop();
+            continue;
+        }
+        if (ring.closed_and_empty()) break;
+        ring.wait(std::chrono::milliseconds(100));
+    }
+    // Sessions are closed on the thread that owns them.
+    engine.close_all(close_reason_);
+}
+
+void Pipeline::finish(const char* reason) {
+    if (finished_) return;
+    finished_ = true;
+    close_reason_ = reason;
+    if (rings_.empty()) {
+        engines_[0]->close_all(reason);
+        return;
+    }
+    for (auto& r : rings_) r->close();
+    for (auto& t : threads_) t.join();
+}
+
+EngineStats Pipeline::stats() const {
+    EngineStats sum;
+    for (const auto& e : engines_) {
+        const EngineStats& s = e->stats();
+        sum.packets += s.packets;
+        sum.bytes += s.bytes;
+        for (size_t i = 0; i < k_decode_status_count; ++i) sum.decode[i] += s.decode[i];
+        sum.no_session += s.no_session;
+        sum.sessions_opened += s.sessions_opened;
+        sum.sessions_closed += s.sessions_closed;
+        sum.sessions_evicted += s.sessions_evicted;
+        sum.stream_bytes += s.stream_bytes;
+        sum.gap_bytes += s.gap_bytes;
+    }
+    return sum;
+}
+
+}  // namespace stethoscope::core
