@@ -119,6 +119,34 @@ DecodeStatus parse_tcp_options(const uint8_t* p, uint32_t len, TcpOptions& o) {
     return DecodeStatus::ok;
 }
 
+// Ones' complement sum of `n` bytes in native byte order, 64 bits at a time. Summing in
+// native order gives the byte-swapped network-order sum; a valid checksum folds to
+// 0xffff either way.
+uint64_t sum_bytes(const uint8_t* p, size_t n, uint64_t acc) {
+    while (n >= 8) {
+        uint64_t w;
+        std::memcpy(&w, p, 8);
+        acc += w;
+        acc += acc < w;  // end-around carry
+        p += 8;
+        n -= 8;
+    }
+    uint64_t tail = 0;
+    std::memcpy(&tail, p, n);  // zero-padded: an odd last byte pairs with a zero
+    acc += tail;
+    acc += acc < tail;
+    return acc;
+}
+
+uint16_t fold(uint64_t acc) {
+    acc = (acc & 0xffffffffULL) + (acc >> 32);
+    acc = (acc & 0xffffffffULL) + (acc >> 32);
+    acc = (acc & 0xffff) + (acc >> 16);
+    acc = (acc & 0xffff) + (acc >> 16);
+    acc = (acc & 0xffff) + (acc >> 16);
+    return static_cast<uint16_t>(acc);
+}
+
 DecodeStatus tcp(const uint8_t* d, uint32_t ip_payload_len, uint32_t captured, DecodedPacket& out) {
     if (captured < 20) {
         return ip_payload_len < 20 ? DecodeStatus::tcp_bad_data_offset : DecodeStatus::tcp_truncated;
@@ -138,6 +166,7 @@ DecodeStatus tcp(const uint8_t* d, uint32_t ip_payload_len, uint32_t captured, D
     out.payload = d + hdr;
     out.payload_len = ip_payload_len - hdr;
     out.payload_captured = captured - hdr < out.payload_len ? captured - hdr : out.payload_len;
+    out.checksum_ok = true;
     return DecodeStatus::ok;
 }
 
@@ -166,7 +195,10 @@ DecodeStatus ipv4(const uint8_t* d, uint32_t cap, bool cut_by_snaplen, DecodedPa
     if (d[9] != 6) return DecodeStatus::not_tcp;
     out.ip_total_len = total;
     uint32_t avail = (total < cap ? total : cap) - ihl;
-    return tcp(d + ihl, total - ihl, avail, out);
+    DecodeStatus st = tcp(d + ihl, total - ihl, avail, out);
+    if (st == DecodeStatus::ok && avail >= total - ihl)
+        out.checksum_ok = tcp_checksum_valid(4, d + 12, d + 16, d + ihl, total - ihl);
+    return st;
 }
 
 DecodeStatus ipv6(const uint8_t* d, uint32_t cap, bool cut_by_snaplen, DecodedPacket& out) {
@@ -185,7 +217,10 @@ DecodeStatus ipv6(const uint8_t* d, uint32_t cap, bool cut_by_snaplen, DecodedPa
                 std::memcpy(out.src.data(), d + 8, 16);
                 std::memcpy(out.dst.data(), d + 24, 16);
                 out.ip_total_len = total;
-                return tcp(d + off, total - off, limit - off, out);
+                DecodeStatus st = tcp(d + off, total - off, limit - off, out);
+                if (st == DecodeStatus::ok && limit >= total)
+                    out.checksum_ok = tcp_checksum_valid(6, d + 8, d + 24, d + off, total - off);
+                return st;
             }
             case 0: case 43: case 60: case 135: case 139: case 140: {  // options, routing
                 if (off + 8 > limit) return DecodeStatus::ipv6_bad_extension;
@@ -225,6 +260,20 @@ DecodeStatus ipv6(const uint8_t* d, uint32_t cap, bool cut_by_snaplen, DecodedPa
 }
 
 }  // namespace
+
+bool tcp_checksum_valid(uint8_t ip_version, const uint8_t* src, const uint8_t* dst,
+                        const uint8_t* segment, uint32_t length) {
+    const size_t alen = ip_version == 6 ? 16 : 4;
+    uint64_t acc = sum_bytes(src, alen, 0);
+    acc = sum_bytes(dst, alen, acc);
+    // Protocol and length as they would sit in memory (network order).
+    uint8_t tail[8] = {0, 6, 0, 0, static_cast<uint8_t>(length >> 24),
+                       static_cast<uint8_t>(length >> 16), static_cast<uint8_t>(length >> 8),
+                       static_cast<uint8_t>(length)};
+    acc = sum_bytes(tail, 8, acc);
+    acc = sum_bytes(segment, length, acc);
+    return fold(acc) == 0xffff;
+}
 
 const char* decode_status_name(DecodeStatus s) {
     static const char* const names[] = {

@@ -75,12 +75,19 @@ struct DecodedPacket {
     uint32_t payload_len = 0;        // as the IP header says
     uint32_t payload_captured = 0;   // how much of it is in the capture
     uint32_t ip_total_len = 0;
+    // The TCP checksum: false only when the whole segment was captured and the sum is
+    // wrong (a corrupted segment, or the capturing host's own offloaded packet).
+    bool checksum_ok = true;
     FragmentInfo fragment;           // valid when decode_packet returned ip_fragment
 };
 
 namespace tcp_flag {
 constexpr uint8_t fin = 0x01, syn = 0x02, rst = 0x04, psh = 0x08, ack = 0x10;
 }
+
+// The Internet checksum over a TCP segment and its pseudo-header; true when valid.
+bool tcp_checksum_valid(uint8_t ip_version, const uint8_t* src, const uint8_t* dst,
+                        const uint8_t* segment, uint32_t length);
 
 // Decodes `packet` into `out`. Reads only packet->data[0 .. caplen).
 DecodeStatus decode_packet(const sth_packet& packet, DecodedPacket& out);

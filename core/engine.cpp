@@ -32,6 +32,12 @@ bool same_ip(const sth_endpoint& e, const std::array<uint8_t, 16>& addr, uint8_t
 }
 }  // namespace
 
+// Anomaly events are sampled per session and type: the first 25, then 1 in 1000.
+bool sample(uint32_t& count) {
+    ++count;
+    return count <= k_gap_events_full || count % 1000 == 0;
+}
+
 uint64_t flow_hash_seed() {
     static const uint64_t seed = [] {
         std::random_device rd;
@@ -56,9 +62,16 @@ struct Session {
     std::vector<ConsumerSlot> slots;
     uint64_t packets[2] = {0, 0};
     uint64_t bytes[2] = {0, 0};  // stream bytes delivered in order
-    uint64_t retransmissions = 0, out_of_order = 0, overlap_conflicts = 0;
+    uint64_t overlap_conflicts = 0, bad_checksums = 0, ignored_rsts = 0;
     bool ended[2] = {false, false};
     bool closing = false;
+    bool handshake_done = false;      // a SYN-ACK or data was seen
+    TcpOptions syn_options[2];        // of each side's SYN, when seen
+    bool syn_seen[2] = {false, false};
+    uint16_t window[2] = {0, 0};      // last raw window advertised by each side
+    bool window_known[2] = {false, false};
+    bool valid_checksum_seen[2] = {false, false};
+    uint32_t overlap_events = 0;
     int64_t last_ts = 0;
     uint32_t gap_events = 0;
     std::vector<GapRecord> gaps;
@@ -83,8 +96,7 @@ public:
         e_.consumers_.stream_gap(s_.info, s_.slots, g);
         ++s_.gaps_total;
         if (s_.gaps.size() < k_gap_list_max) s_.gaps.push_back({dir_, offset, length, reason});
-        // Anomaly events are sampled per session: the first 25, then 1 in 1000.
-        if (++s_.gap_events <= k_gap_events_full || s_.gap_events % 1000 == 0) {
+        if (sample(s_.gap_events)) {
             JsonWriter w;
             begin_event(w, ts, "gap", &s_.info);
             w.key("direction").value(k_dir_name[dir_]);
@@ -169,6 +181,10 @@ Session* Engine::open_session(const FlowKey& key, bool from_a, const DecodedPack
     s.info.start_ts_ns = ts;
     s.info.saw_syn = (p.flags & tcp_flag::syn) != 0 ? 1 : 0;
     s.last_ts = ts;
+    if ((p.flags & (tcp_flag::syn | tcp_flag::ack)) == tcp_flag::syn)
+        handshakes_.push_back({ts, key, s.info.uid});
+    else
+        s.handshake_done = true;
     lru_.push_back(&s);
     s.lru_pos = std::prev(lru_.end());
     table_.emplace(key, std::move(owned));
@@ -178,19 +194,22 @@ Session* Engine::open_session(const FlowKey& key, bool from_a, const DecodedPack
     return &s;
 }
 
+static void write_syn_options(JsonWriter& w, const char* key, const TcpOptions& o) {
+    w.key(key).begin_object();
+    if (o.mss != 0) w.key("mss").value(uint32_t{o.mss});
+    if (o.window_scale >= 0) w.key("window_scale").value(int{o.window_scale});
+    w.key("sack_permitted").value(o.sack_permitted);
+    w.key("timestamps").value(o.has_timestamps);
+    if (o.fast_open) w.key("fast_open").value(true);
+    w.end_object();
+}
+
 void Engine::publish_opened(const Session& s, const DecodedPacket& p, int64_t ts) {
     JsonWriter w;
     begin_event(w, ts, "session_opened", &s.info);
     w.key("pickup").value(s.info.saw_syn == 0);
-    if (s.info.saw_syn != 0) {
-        const TcpOptions& o = p.options;
-        w.key("syn").begin_object();
-        if (o.mss != 0) w.key("mss").value(uint32_t{o.mss});
-        if (o.window_scale >= 0) w.key("window_scale").value(int{o.window_scale});
-        w.key("sack_permitted").value(o.sack_permitted);
-        w.key("timestamps").value(o.has_timestamps);
-        w.end_object();
-    }
+    if (s.info.saw_syn != 0)
+        write_syn_options(w, (p.flags & tcp_flag::ack) != 0 ? "syn_ack" : "syn", p.options);
     w.end_object();
     bus_.publish("session_opened", w.str(), s.info.uid);
 }
@@ -235,6 +254,33 @@ void Engine::process_decoded(const sth_packet& packet, const DecodedPacket& p, D
     if (now_ >= next_expiry_check_) expire(now_);
 }
 
+bool Engine::rst_in_window(const Session& s, const DecodedPacket& p, uint8_t dir) const {
+    const StreamReassembler& sender = s.streams[dir];
+    if (!sender.anchored()) return true;  // nothing to check against (e.g. a refused SYN)
+    const uint8_t receiver = static_cast<uint8_t>(1 - dir);
+    uint64_t window = uint64_t{65535} << 14;  // unknown: the largest possible
+    if (s.window_known[receiver]) {
+        const bool scaled = s.syn_seen[0] && s.syn_seen[1] &&
+                            s.syn_options[0].window_scale >= 0 && s.syn_options[1].window_scale >= 0;
+        const int shift = scaled ? s.syn_options[receiver].window_scale : 0;
+        window = std::max<uint64_t>(uint64_t{s.window[receiver]} << shift, 1);
+    }
+    const int64_t rel = sender.relative(p.seq);
+    return rel >= -static_cast<int64_t>(window) && rel <= static_cast<int64_t>(window);
+}
+
+void Engine::note_header(Session& s, const DecodedPacket& p, uint8_t dir) {
+    if ((p.flags & tcp_flag::syn) != 0) {
+        if (!s.syn_seen[dir]) s.syn_options[dir] = p.options;
+        s.syn_seen[dir] = true;
+        if ((p.flags & tcp_flag::ack) != 0) s.handshake_done = true;
+    } else {
+        s.window[dir] = p.window;
+        s.window_known[dir] = true;
+    }
+    if (p.payload_len > 0) s.handshake_done = true;
+}
+
 void Engine::handle(Session& s, const sth_packet& raw, const DecodedPacket& p, uint8_t dir) {
     int64_t ts = raw.ts_ns;
     s.last_ts = std::max(s.last_ts, ts);
@@ -243,31 +289,43 @@ void Engine::handle(Session& s, const sth_packet& raw, const DecodedPacket& p, u
 
     sth_segment seg{sizeof(sth_segment), dir, p.flags, p.seq, p.ack, p.window, p.payload_len,
                     p.ip_total_len, 0, ts};
+    // Checksums: until a direction has shown one valid checksum, its bad ones are taken
+    // for offload (the capturing host's own packets) and trusted; after that a bad one is
+    // corruption, and its bytes wait for a valid copy or the peer's ACK.
+    if (p.checksum_ok) s.valid_checksum_seen[dir] = true;
+    if (!p.checksum_ok) {
+        seg.analysis |= STH_SEG_BAD_CHECKSUM;
+        ++s.bad_checksums;
+    }
+    const bool trusted = p.checksum_ok || !s.valid_checksum_seen[dir];
     StreamReassembler& mine = s.streams[dir];
     StreamReassembler& theirs = s.streams[1 - dir];
-    uint32_t data_seq = p.seq;
-    if ((p.flags & tcp_flag::syn) != 0) {
-        mine.set_isn(p.seq);
-        data_seq = p.seq + 1;
-    }
     if ((p.flags & tcp_flag::rst) != 0) {
         consumers_.session_packet(s.info, s.slots, raw, seg);
+        // An RST the receiver would ignore (out of window, or corrupted) changes nothing.
+        if (!trusted || !rst_in_window(s, p, dir)) {
+            ++s.ignored_rsts;
+            return;
+        }
         close_session(s, "rst", ts);
         return;
+    }
+    note_header(s, p, dir);
+    uint32_t data_seq = p.seq;
+    if ((p.flags & tcp_flag::syn) != 0) {
+        if (trusted) mine.set_isn(p.seq);
+        data_seq = p.seq + 1;
     }
     DirectionSink sink(*this, s, dir);
     bool fin = (p.flags & tcp_flag::fin) != 0;
     SegmentOutcome o = mine.add_segment(data_seq, p.payload, p.payload_captured, p.payload_len, fin,
-                                        ts, sink);
-    if (o.retransmission) {
-        ++s.retransmissions;
-        seg.analysis |= STH_SEG_RETRANSMISSION;
+                                        ts, sink, trusted);
+    if (o.overlap_conflict) {
+        ++s.overlap_conflicts;
+        if (sample(s.overlap_events)) publish_anomaly(s, "overlap_conflict", dir, p, ts);
     }
-    if (o.out_of_order) {
-        ++s.out_of_order;
-        seg.analysis |= STH_SEG_OUT_OF_ORDER;
-    }
-    if (o.overlap_conflict) ++s.overlap_conflicts;
+    // Even a corrupted packet's ACK is used: confirming bytes we hold takes a second
+    // fault (a corrupted ACK over a corrupted segment) to go wrong.
     if ((p.flags & tcp_flag::ack) != 0) {
         DirectionSink peer(*this, s, static_cast<uint8_t>(1 - dir));
         theirs.peer_ack(p.ack, ts, peer);
@@ -280,6 +338,17 @@ void Engine::handle(Session& s, const sth_packet& raw, const DecodedPacket& p, u
         auto grace = static_cast<int64_t>(config_.reassembly.fin_grace_sec * k_ns);
         closing_.push_back({ts + grace, s.key, s.info.uid});
     }
+}
+
+void Engine::publish_anomaly(const Session& s, const char* type, uint8_t dir,
+                             const DecodedPacket& p, int64_t ts) {
+    JsonWriter w;
+    begin_event(w, ts, type, &s.info);
+    w.key("direction").value(k_dir_name[dir]);
+    w.key("seq").value(uint64_t{p.seq});
+    w.key("length").value(uint64_t{p.payload_len});
+    w.end_object();
+    bus_.publish(type, w.str(), s.info.uid);
 }
 
 void Engine::end_direction(Session& s, uint8_t dir, const char* reason, int64_t ts) {
@@ -321,10 +390,13 @@ void Engine::publish_closed(Session& s, const char* reason, int64_t ts) {
         w.end_object();
     }
     w.key("analysis").begin_object();
-    w.key("retransmission").value(s.retransmissions);
-    w.key("out_of_order").value(s.out_of_order);
     w.key("overlap_conflict").value(s.overlap_conflicts);
+    w.key("bad_checksum").value(s.bad_checksums);
+    w.key("ignored_rst").value(s.ignored_rsts);
     w.end_object();
+    const char* syn_keys[2] = {"syn", "syn_ack"};
+    for (uint8_t d = 0; d < 2; ++d)
+        if (s.syn_seen[d]) write_syn_options(w, syn_keys[d], s.syn_options[d]);
     w.key("gaps").begin_array();
     for (const GapRecord& g : s.gaps) {
         w.begin_object();
@@ -352,6 +424,17 @@ void Engine::expire(int64_t now) {
         auto it = table_.find(c.key);
         if (it != table_.end() && it->second->info.uid == c.uid) close_session(*it->second, "fin", now);
     }
+    // Handshakes that never finish time out quickly; under memory pressure (the table
+    // half full) four times quicker.
+    auto handshake = static_cast<int64_t>(config_.reassembly.handshake_timeout_sec * k_ns);
+    if (table_.size() * 2 >= config_.reassembly.max_sessions) handshake /= 4;
+    while (!handshakes_.empty() && handshakes_.front().deadline + handshake <= now) {
+        Closing c = handshakes_.front();
+        handshakes_.pop_front();
+        auto it = table_.find(c.key);
+        if (it != table_.end() && it->second->info.uid == c.uid && !it->second->handshake_done)
+            close_session(*it->second, "handshake_timeout", now);
+    }
     auto idle = static_cast<int64_t>(config_.reassembly.idle_timeout_sec * k_ns);
     while (!lru_.empty() && lru_.front()->last_ts + idle <= now)
         close_session(*lru_.front(), "idle", now);
@@ -363,6 +446,7 @@ void Engine::close_all(const char* reason) {
         close_session(s, s.closing ? "fin" : reason, std::max(now_, s.last_ts));
     }
     closing_.clear();
+    handshakes_.clear();
 }
 
 }  // namespace stethoscope::core

@@ -9,7 +9,10 @@
 //   close  — both FINs reached in order, then `fin_grace_sec` of capture time for the
 //            last ACKs; a RST (immediately); no packet for `idle_timeout_sec`; eviction
 //            of the least recently active session when `max_sessions` is reached; a new
-//            SYN on a closing 4-tuple (port reuse); end of input or shutdown.
+//            SYN on a closing 4-tuple (port reuse); a handshake that does not finish
+//            within `handshake_timeout_sec` (a quarter of it when the table is half
+//            full); end of input or shutdown. An RST is honoured only when its checksum
+//            is right and its sequence number lies within the receiver's window.
 // Threading: an Engine is used by one thread at a time.
 #pragma once
 
@@ -73,6 +76,10 @@ private:
     friend class DirectionSink;
     Session* open_session(const FlowKey& key, bool from_a, const DecodedPacket& p, int64_t ts);
     void handle(Session& s, const sth_packet& raw, const DecodedPacket& p, uint8_t dir);
+    void note_header(Session& s, const DecodedPacket& p, uint8_t dir);
+    bool rst_in_window(const Session& s, const DecodedPacket& p, uint8_t dir) const;
+    void publish_anomaly(const Session& s, const char* type, uint8_t dir, const DecodedPacket& p,
+                         int64_t ts);
     void end_direction(Session& s, uint8_t dir, const char* reason, int64_t ts);
     void close_session(Session& s, const char* reason, int64_t ts);
     void expire(int64_t now);
@@ -91,7 +98,8 @@ private:
         FlowKey key;
         uint64_t uid;
     };
-    std::deque<Closing> closing_;
+    std::deque<Closing> closing_;     // sessions in their FIN grace period
+    std::deque<Closing> handshakes_;  // bare SYNs; `deadline` holds the SYN's time
     EngineStats stats_;
     DecodedPacket decoded_;
     int64_t now_ = 0;

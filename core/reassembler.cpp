@@ -38,62 +38,95 @@ void StreamReassembler::gap_to(uint64_t offset, const char* reason, int64_t ts, 
     next_ = offset;
 }
 
+void StreamReassembler::insert_piece(std::map<uint64_t, Pending>::iterator hint, uint64_t offset,
+                                     const uint8_t* data, uint64_t size, bool verified) {
+    pending_.emplace_hint(hint, offset, Pending{std::vector<uint8_t>(data, data + size), verified});
+    buffered_ += size;
+    if (budget_ != nullptr) budget_->in_use += size;
+}
+
+void StreamReassembler::erase_piece(std::map<uint64_t, Pending>::iterator it) {
+    release(it->second.bytes.size());
+    pending_.erase(it);
+}
+
 void StreamReassembler::drain(int64_t ts, StreamSink& sink) {
     while (!pending_.empty()) {
         auto it = pending_.begin();
         if (it->first > next_) break;
-        uint64_t end = it->first + it->second.size();
-        if (end > next_) deliver(it->first, it->second.data(), it->second.size(), ts, sink);
-        release(it->second.size());
-        pending_.erase(it);
+        const uint64_t start = it->first, end = start + it->second.bytes.size();
+        if (end <= next_) {
+            erase_piece(it);
+            continue;
+        }
+        if (!it->second.verified) {
+            if (start < next_) {  // keep only the part not delivered yet
+                std::vector<uint8_t> rest(it->second.bytes.begin() + static_cast<long>(next_ - start),
+                                          it->second.bytes.end());
+                erase_piece(it);
+                insert_piece(pending_.begin(), next_, rest.data(), rest.size(), false);
+            }
+            break;  // unverified bytes wait for a valid copy or the peer's ACK
+        }
+        deliver(start, it->second.bytes.data(), it->second.bytes.size(), ts, sink);
+        erase_piece(it);
     }
 }
 
-bool StreamReassembler::buffer(uint64_t offset, const uint8_t* data, uint64_t size) {
-    // Insert only the parts of [offset, offset+size) that no buffered segment covers.
+bool StreamReassembler::buffer(uint64_t offset, const uint8_t* data, uint64_t size, bool verified) {
+    // Insert the parts of [offset, offset+size) that no buffered segment covers; a valid
+    // copy also replaces unverified bytes. Returns true on a conflicting valid overlap.
     bool conflict = false;
-    uint64_t cur = offset, end = offset + size;
-    auto it = pending_.upper_bound(cur);
-    if (it != pending_.begin()) {
-        auto prev = std::prev(it);
-        uint64_t prev_end = prev->first + prev->second.size();
-        if (prev_end > cur) {
-            uint64_t n = std::min(prev_end, end) - cur;
-            conflict |= std::memcmp(prev->second.data() + (cur - prev->first), data, n) != 0;
-            cur += n;
-        }
-    }
+    uint64_t cur = offset;
+    const uint64_t end = offset + size;
     while (cur < end) {
-        it = pending_.lower_bound(cur);
-        uint64_t piece_end = (it == pending_.end()) ? end : std::min(end, it->first);
-        if (piece_end > cur) {
-            const uint8_t* p = data + (cur - offset);
-            pending_.emplace_hint(it, cur, std::vector<uint8_t>(p, p + (piece_end - cur)));
-            buffered_ += piece_end - cur;
-            if (budget_ != nullptr) budget_->in_use += piece_end - cur;
-            cur = piece_end;
+        auto it = pending_.upper_bound(cur);
+        if (it != pending_.begin()) {
+            auto prev = std::prev(it);
+            const uint64_t prev_end = prev->first + prev->second.bytes.size();
+            if (prev_end > cur) {  // `cur` lies inside an existing piece
+                const uint64_t n = std::min(prev_end, end) - cur;
+                const uint8_t* mine = data + (cur - offset);
+                const uint8_t* theirs = prev->second.bytes.data() + (cur - prev->first);
+                if (prev->second.verified || !verified) {
+                    if (verified && std::memcmp(theirs, mine, n) != 0) conflict = true;
+                } else {  // a valid copy over unverified bytes: take the valid ones
+                    std::memcpy(prev->second.bytes.data() + (cur - prev->first), mine, n);
+                    if (cur == prev->first && n == prev->second.bytes.size())
+                        prev->second.verified = true;
+                    else
+                        split_verified(prev, cur, n);
+                }
+                cur += n;
+                continue;
+            }
         }
-        if (it != pending_.end() && it->first < end && cur == it->first) {
-            uint64_t n = std::min<uint64_t>(it->first + it->second.size(), end) - cur;
-            conflict |= std::memcmp(it->second.data(), data + (cur - offset), n) != 0;
-            cur += n;
-        }
+        const uint64_t piece_end = (it == pending_.end()) ? end : std::min(end, it->first);
+        insert_piece(it, cur, data + (cur - offset), piece_end - cur, verified);
+        cur = piece_end;
     }
     return conflict;
 }
 
 void StreamReassembler::enforce_caps(int64_t ts, StreamSink& sink) {
-    // Over a cap: give up on the first hole, deliver what follows it.
+    // Over a cap: give up on the first hole (or unverified piece), deliver what follows.
     while (!pending_.empty() &&
            (buffered_ > flow_cap_ || (budget_ != nullptr && budget_->in_use > budget_->global_cap))) {
-        gap_to(pending_.begin()->first, "memcap", ts, sink);
+        auto first = pending_.begin();
+        if (first->first > next_) {
+            gap_to(first->first, "memcap", ts, sink);
+        } else if (!first->second.verified) {
+            uint64_t end = first->first + first->second.bytes.size();
+            erase_piece(first);
+            gap_to(end, "memcap", ts, sink);
+        }
         drain(ts, sink);
     }
 }
 
 SegmentOutcome StreamReassembler::add_segment(uint32_t seq, const uint8_t* data, uint32_t captured,
                                               uint32_t length, bool fin, int64_t ts,
-                                              StreamSink& sink) {
+                                              StreamSink& sink, bool verified) {
     SegmentOutcome out;
     if (!anchored_) {
         if (length == 0 && !fin) return out;
@@ -102,7 +135,7 @@ SegmentOutcome StreamReassembler::add_segment(uint32_t seq, const uint8_t* data,
         next_ = 0;
     }
     int64_t off = offset_of(seq);
-    if (fin && !fin_offset_ && off + static_cast<int64_t>(length) >= 0)
+    if (fin && verified && !fin_offset_ && off + static_cast<int64_t>(length) >= 0)
         fin_offset_ = static_cast<uint64_t>(off + static_cast<int64_t>(length));
     if (length == 0) return out;
     // Bytes before offset 0 (before the SYN, or before the first byte of a pickup).
@@ -123,9 +156,18 @@ SegmentOutcome StreamReassembler::add_segment(uint32_t seq, const uint8_t* data,
         return out;
     }
     out.new_bytes = end - std::max(start, next_);
-    if (start > next_) {
-        out.out_of_order = true;
-        out.overlap_conflict = buffer(start, data, captured);
+    const bool blocked = !pending_.empty() && pending_.begin()->first <= next_;
+    if (start > next_ || !verified || blocked) {
+        // Ahead of the stream, unverified, or behind unverified bytes: buffer it. (A
+        // snaplen-cut segment buffered here leaves a hole that the peer's ACK or the
+        // close turns into a gap.)
+        const uint64_t skip = next_ > start ? next_ - start : 0;  // already delivered
+        const uint64_t avail = captured > skip ? captured - skip : 0;
+        out.out_of_order = start > next_;
+        out.retransmission = skip > 0;
+        out.overlap_conflict =
+            buffer(start + skip, data + std::min<uint64_t>(skip, captured), avail, verified);
+        drain(ts, sink);
         enforce_caps(ts, sink);
         return out;
     }
@@ -142,25 +184,58 @@ void StreamReassembler::peer_ack(uint32_t ack, int64_t ts, StreamSink& sink) {
     if (off <= static_cast<int64_t>(next_)) return;
     uint64_t target = static_cast<uint64_t>(off);
     if (fin_offset_ && target > *fin_offset_) target = *fin_offset_;  // the FIN's own number
-    // Everything below `target` reached the receiver: holes before it are lost to us.
+    // The receiver accepted everything below `target`: unverified bytes there are
+    // confirmed, and holes there are bytes we will never see.
+    for (auto& [offset, piece] : pending_) {
+        if (offset >= target) break;
+        if (offset + piece.bytes.size() <= target) piece.verified = true;
+    }
     while (next_ < target) {
+        drain(ts, sink);
+        if (next_ >= target) break;
         if (!pending_.empty() && pending_.begin()->first <= next_) {
-            drain(ts, sink);
+            // An unverified piece straddling the ACK: confirmed up to `target` only.
+            auto first = pending_.begin();
+            uint64_t n = target - next_;
+            split_verified(first, next_, n);
             continue;
         }
         uint64_t hole_end = pending_.empty() ? target : std::min(target, pending_.begin()->first);
         gap_to(hole_end, "ack_past_hole", ts, sink);
-        drain(ts, sink);
     }
+    drain(ts, sink);
+}
+
+void StreamReassembler::split_verified(std::map<uint64_t, Pending>::iterator it, uint64_t from,
+                                       uint64_t n) {
+    // Marks [from, from+n) of an unverified piece as verified by splitting it in up to
+    // three pieces.
+    const uint64_t start = it->first;
+    Pending old = std::move(it->second);
+    release(old.bytes.size());
+    pending_.erase(it);
+    const uint8_t* b = old.bytes.data();
+    const uint64_t size = old.bytes.size();
+    if (from > start) insert_piece(pending_.end(), start, b, from - start, false);
+    insert_piece(pending_.end(), from, b + (from - start), n, true);
+    if (from + n < start + size)
+        insert_piece(pending_.end(), from + n, b + (from + n - start), start + size - from - n, false);
 }
 
 void StreamReassembler::flush(int64_t ts, StreamSink& sink) {
+    drain(ts, sink);
     while (!pending_.empty()) {
-        gap_to(pending_.begin()->first, "close", ts, sink);
+        auto first = pending_.begin();
+        if (first->first > next_) {
+            gap_to(first->first, "close", ts, sink);
+        } else if (!first->second.verified) {
+            uint64_t end = first->first + first->second.bytes.size();
+            erase_piece(first);
+            gap_to(end, "unverified", ts, sink);
+        }
         drain(ts, sink);
     }
     if (fin_offset_ && next_ < *fin_offset_) gap_to(*fin_offset_, "close", ts, sink);
 }
 
 }  // namespace stethoscope::core
-

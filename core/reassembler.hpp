@@ -15,6 +15,13 @@
 // A hole becomes a gap when the peer ACKs past it (the receiver got bytes we never
 // saw), when the per-flow or global buffer cap is hit, and at close. A payload cut by
 // the snaplen delivers what was captured and reports the rest as a gap.
+//
+// Checksums: a segment whose TCP checksum is wrong is buffered as *unverified* (the
+// receiver drops a corrupted segment; the capturing host's own packets carry unfinished
+// checksums under offload). Unverified bytes block delivery at their offset until a
+// valid copy replaces them or the peer's ACK past them confirms them; a valid copy
+// always wins over unverified bytes, and unverified bytes never replace anything. At
+// close, bytes never confirmed become a gap (reason "unverified").
 #pragma once
 
 #include <cstdint>
@@ -59,8 +66,14 @@ public:
     bool anchored() const { return anchored_; }
 
     // One segment. `captured` <= `length` bytes of payload are present at `data`.
+    // `verified` is false for a segment whose checksum is wrong.
     SegmentOutcome add_segment(uint32_t seq, const uint8_t* data, uint32_t captured,
-                               uint32_t length, bool fin, int64_t ts_ns, StreamSink& sink);
+                               uint32_t length, bool fin, int64_t ts_ns, StreamSink& sink,
+                               bool verified = true);
+
+    // Where `seq` falls relative to the next expected byte (negative: already seen).
+    // Only meaningful once anchored().
+    int64_t relative(uint32_t seq) const { return offset_of(seq) - static_cast<int64_t>(next_); }
 
     // The peer acknowledged everything before `ack`: holes before it become gaps.
     void peer_ack(uint32_t ack, int64_t ts_ns, StreamSink& sink);
@@ -84,7 +97,15 @@ private:
     void deliver(uint64_t offset, const uint8_t* data, uint64_t size, int64_t ts, StreamSink& sink);
     void gap_to(uint64_t offset, const char* reason, int64_t ts, StreamSink& sink);
     void drain(int64_t ts, StreamSink& sink);
-    bool buffer(uint64_t offset, const uint8_t* data, uint64_t size);
+    struct Pending {
+        std::vector<uint8_t> bytes;
+        bool verified;
+    };
+    bool buffer(uint64_t offset, const uint8_t* data, uint64_t size, bool verified);
+    void insert_piece(std::map<uint64_t, Pending>::iterator hint, uint64_t offset,
+                      const uint8_t* data, uint64_t size, bool verified);
+    void erase_piece(std::map<uint64_t, Pending>::iterator it);
+    void split_verified(std::map<uint64_t, Pending>::iterator it, uint64_t from, uint64_t n);
     void enforce_caps(int64_t ts, StreamSink& sink);
     void release(uint64_t bytes);
 
@@ -93,7 +114,7 @@ private:
     bool anchored_ = false;
     uint32_t base_seq_ = 0;  // sequence number of offset 0
     uint64_t next_ = 0;      // next expected stream offset
-    std::map<uint64_t, std::vector<uint8_t>> pending_;  // offset -> bytes, non-overlapping
+    std::map<uint64_t, Pending> pending_;  // offset -> bytes, non-overlapping
     uint64_t buffered_ = 0;
     std::optional<uint64_t> fin_offset_;
     uint64_t gap_bytes_ = 0;

@@ -167,3 +167,49 @@ BOOST_FIXTURE_TEST_CASE(nothing_after_the_fin_is_stream_data, Fixture) {
     BOOST_TEST(sink.bytes == "abc");
     BOOST_TEST(r.finished());
 }
+
+namespace {
+SegmentOutcome send_unverified(Fixture& f, uint64_t offset, const std::string& s) {
+    return f.r.add_segment(f.isn + 1 + static_cast<uint32_t>(offset),
+                           reinterpret_cast<const uint8_t*>(s.data()), static_cast<uint32_t>(s.size()),
+                           static_cast<uint32_t>(s.size()), false, 0, f.sink, false);
+}
+}  // namespace
+
+BOOST_FIXTURE_TEST_CASE(a_bad_checksum_segment_waits_for_a_valid_copy, Fixture) {
+    r.set_isn(isn);
+    send_unverified(*this, 0, "aXc");  // corrupted
+    send(3, "def");                     // valid, but behind the unverified bytes
+    BOOST_TEST(sink.bytes.empty());
+    send(0, "abc");                     // the valid copy wins over the corrupted bytes
+    BOOST_TEST(sink.bytes == "abcdef");
+    BOOST_TEST(r.buffered_bytes() == 0u);
+}
+
+BOOST_FIXTURE_TEST_CASE(the_peers_ack_confirms_unverified_bytes, Fixture) {
+    r.set_isn(isn);
+    send_unverified(*this, 0, "abcdef");
+    r.peer_ack(isn + 1 + 4, 0, sink);  // confirms "abcd" only
+    BOOST_TEST(sink.bytes == "abcd");
+    r.peer_ack(isn + 1 + 6, 0, sink);
+    BOOST_TEST(sink.bytes == "abcdef");
+    BOOST_TEST(sink.gaps.empty());
+}
+
+BOOST_FIXTURE_TEST_CASE(unconfirmed_bytes_are_a_gap_at_close, Fixture) {
+    r.set_isn(isn);
+    send(0, "ab");
+    send_unverified(*this, 2, "cd");
+    r.flush(0, sink);
+    BOOST_TEST(sink.bytes == "ab");
+    BOOST_TEST(sink.gaps == std::vector<Gap>({{2, 2, "unverified"}}));
+}
+
+BOOST_FIXTURE_TEST_CASE(unverified_bytes_never_replace_valid_ones, Fixture) {
+    r.set_isn(isn);
+    send(4, "efgh");                        // valid, out of order
+    SegmentOutcome o = send_unverified(*this, 4, "EFGH");
+    BOOST_TEST(!o.overlap_conflict);        // corruption is not a conflict
+    send(0, "abcd");
+    BOOST_TEST(sink.bytes == "abcdefgh");
+}
