@@ -46,6 +46,17 @@ uint64_t flow_hash_seed() {
     return seed;
 }
 
+// The handshake options worth keeping for the session's life (TcpOptions is larger).
+struct SynOptions {
+    uint16_t mss = 0;
+    int8_t window_scale = -1;
+    bool sack_permitted = false, timestamps = false, fast_open = false;
+    SynOptions() = default;
+    explicit SynOptions(const TcpOptions& o)
+        : mss(o.mss), window_scale(o.window_scale), sack_permitted(o.sack_permitted),
+          timestamps(o.has_timestamps), fast_open(o.fast_open) {}
+};
+
 struct GapRecord {
     uint8_t direction;
     uint64_t offset, length;
@@ -62,11 +73,11 @@ struct Session {
     std::vector<ConsumerSlot> slots;
     uint64_t packets[2] = {0, 0};
     uint64_t bytes[2] = {0, 0};  // stream bytes delivered in order
-    uint64_t overlap_conflicts = 0, bad_checksums = 0, ignored_rsts = 0;
+    uint64_t overlap_conflicts = 0, bad_checksums = 0, ignored_rsts = 0, out_of_window = 0;
     bool ended[2] = {false, false};
     bool closing = false;
     bool handshake_done = false;      // a SYN-ACK or data was seen
-    TcpOptions syn_options[2];        // of each side's SYN, when seen
+    SynOptions syn_options[2];        // of each side's SYN, when seen
     bool syn_seen[2] = {false, false};
     uint16_t window[2] = {0, 0};      // last raw window advertised by each side
     bool window_known[2] = {false, false};
@@ -194,12 +205,12 @@ Session* Engine::open_session(const FlowKey& key, bool from_a, const DecodedPack
     return &s;
 }
 
-static void write_syn_options(JsonWriter& w, const char* key, const TcpOptions& o) {
+static void write_syn_options(JsonWriter& w, const char* key, const SynOptions& o) {
     w.key(key).begin_object();
     if (o.mss != 0) w.key("mss").value(uint32_t{o.mss});
     if (o.window_scale >= 0) w.key("window_scale").value(int{o.window_scale});
     w.key("sack_permitted").value(o.sack_permitted);
-    w.key("timestamps").value(o.has_timestamps);
+    w.key("timestamps").value(o.timestamps);
     if (o.fast_open) w.key("fast_open").value(true);
     w.end_object();
 }
@@ -209,7 +220,8 @@ void Engine::publish_opened(const Session& s, const DecodedPacket& p, int64_t ts
     begin_event(w, ts, "session_opened", &s.info);
     w.key("pickup").value(s.info.saw_syn == 0);
     if (s.info.saw_syn != 0)
-        write_syn_options(w, (p.flags & tcp_flag::ack) != 0 ? "syn_ack" : "syn", p.options);
+        write_syn_options(w, (p.flags & tcp_flag::ack) != 0 ? "syn_ack" : "syn",
+                          SynOptions(p.options));
     w.end_object();
     bus_.publish("session_opened", w.str(), s.info.uid);
 }
@@ -254,24 +266,26 @@ void Engine::process_decoded(const sth_packet& packet, const DecodedPacket& p, D
     if (now_ >= next_expiry_check_) expire(now_);
 }
 
+uint64_t Engine::receive_window(const Session& s, uint8_t receiver) const {
+    if (!s.window_known[receiver]) return uint64_t{65535} << 14;  // unknown: the largest possible
+    const bool scaled = s.syn_seen[0] && s.syn_seen[1] && s.syn_options[0].window_scale >= 0 &&
+                        s.syn_options[1].window_scale >= 0;
+    // Without both SYNs the scale is unknown: assume the largest, never the smallest.
+    const int shift = scaled ? s.syn_options[receiver].window_scale : (s.info.saw_syn ? 0 : 14);
+    return std::max<uint64_t>(uint64_t{s.window[receiver]} << shift, 1);
+}
+
 bool Engine::rst_in_window(const Session& s, const DecodedPacket& p, uint8_t dir) const {
     const StreamReassembler& sender = s.streams[dir];
     if (!sender.anchored()) return true;  // nothing to check against (e.g. a refused SYN)
-    const uint8_t receiver = static_cast<uint8_t>(1 - dir);
-    uint64_t window = uint64_t{65535} << 14;  // unknown: the largest possible
-    if (s.window_known[receiver]) {
-        const bool scaled = s.syn_seen[0] && s.syn_seen[1] &&
-                            s.syn_options[0].window_scale >= 0 && s.syn_options[1].window_scale >= 0;
-        const int shift = scaled ? s.syn_options[receiver].window_scale : 0;
-        window = std::max<uint64_t>(uint64_t{s.window[receiver]} << shift, 1);
-    }
+    const auto window = static_cast<int64_t>(receive_window(s, static_cast<uint8_t>(1 - dir)));
     const int64_t rel = sender.relative(p.seq);
-    return rel >= -static_cast<int64_t>(window) && rel <= static_cast<int64_t>(window);
+    return rel >= -window && rel <= window;
 }
 
 void Engine::note_header(Session& s, const DecodedPacket& p, uint8_t dir) {
     if ((p.flags & tcp_flag::syn) != 0) {
-        if (!s.syn_seen[dir]) s.syn_options[dir] = p.options;
+        if (!s.syn_seen[dir]) s.syn_options[dir] = SynOptions(p.options);
         s.syn_seen[dir] = true;
         if ((p.flags & tcp_flag::ack) != 0) s.handshake_done = true;
     } else {
@@ -318,8 +332,13 @@ void Engine::handle(Session& s, const sth_packet& raw, const DecodedPacket& p, u
     }
     DirectionSink sink(*this, s, dir);
     bool fin = (p.flags & tcp_flag::fin) != 0;
+    // Data far beyond what the receiver would accept (a huge sequence jump, garbage) is
+    // ignored as the receiver ignores it; the floor keeps window updates in flight safe.
+    const uint64_t max_ahead =
+        std::max<uint64_t>(receive_window(s, static_cast<uint8_t>(1 - dir)), 1u << 20);
     SegmentOutcome o = mine.add_segment(data_seq, p.payload, p.payload_captured, p.payload_len, fin,
-                                        ts, sink, trusted);
+                                        ts, sink, trusted, max_ahead);
+    if (o.out_of_window) ++s.out_of_window;
     if (o.overlap_conflict) {
         ++s.overlap_conflicts;
         if (sample(s.overlap_events)) publish_anomaly(s, "overlap_conflict", dir, p, ts);
@@ -393,6 +412,7 @@ void Engine::publish_closed(Session& s, const char* reason, int64_t ts) {
     w.key("overlap_conflict").value(s.overlap_conflicts);
     w.key("bad_checksum").value(s.bad_checksums);
     w.key("ignored_rst").value(s.ignored_rsts);
+    w.key("out_of_window").value(s.out_of_window);
     w.end_object();
     const char* syn_keys[2] = {"syn", "syn_ack"};
     for (uint8_t d = 0; d < 2; ++d)

@@ -78,6 +78,8 @@ private:
     void handle(Session& s, const sth_packet& raw, const DecodedPacket& p, uint8_t dir);
     void note_header(Session& s, const DecodedPacket& p, uint8_t dir);
     bool rst_in_window(const Session& s, const DecodedPacket& p, uint8_t dir) const;
+    // The receiver's window in bytes, scaled when both SYNs agreed on scaling.
+    uint64_t receive_window(const Session& s, uint8_t receiver) const;
     void publish_anomaly(const Session& s, const char* type, uint8_t dir, const DecodedPacket& p,
                          int64_t ts);
     void end_direction(Session& s, uint8_t dir, const char* reason, int64_t ts);

@@ -126,8 +126,13 @@ void StreamReassembler::enforce_caps(int64_t ts, StreamSink& sink) {
 
 SegmentOutcome StreamReassembler::add_segment(uint32_t seq, const uint8_t* data, uint32_t captured,
                                               uint32_t length, bool fin, int64_t ts,
-                                              StreamSink& sink, bool verified) {
+                                              StreamSink& sink, bool verified, uint64_t max_ahead) {
     SegmentOutcome out;
+    if (anchored_ && offset_of(seq) > static_cast<int64_t>(next_) &&
+        static_cast<uint64_t>(offset_of(seq)) - next_ > max_ahead) {
+        out.out_of_window = true;
+        return out;
+    }
     if (!anchored_) {
         if (length == 0 && !fin) return out;
         anchored_ = true;

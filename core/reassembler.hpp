@@ -50,6 +50,7 @@ struct SegmentOutcome {
     bool retransmission = false;  // all its bytes were seen before
     bool out_of_order = false;    // it started beyond the next expected byte
     bool overlap_conflict = false;
+    bool out_of_window = false;   // ignored: it starts more than max_ahead beyond the stream
     uint64_t new_bytes = 0;       // bytes not seen before
 };
 
@@ -66,10 +67,11 @@ public:
     bool anchored() const { return anchored_; }
 
     // One segment. `captured` <= `length` bytes of payload are present at `data`.
-    // `verified` is false for a segment whose checksum is wrong.
+    // `verified` is false for a segment whose checksum is wrong. A segment starting more
+    // than `max_ahead` bytes beyond the next expected byte is ignored (out of window).
     SegmentOutcome add_segment(uint32_t seq, const uint8_t* data, uint32_t captured,
                                uint32_t length, bool fin, int64_t ts_ns, StreamSink& sink,
-                               bool verified = true);
+                               bool verified = true, uint64_t max_ahead = UINT64_MAX);
 
     // Where `seq` falls relative to the next expected byte (negative: already seen).
     // Only meaningful once anchored().
