@@ -18,7 +18,8 @@ namespace {
 // Keys of the capture section that belong to the core; the rest go to the input plugin.
 const char* const k_capture_core_keys[] = {"input", "mode", "local_ip", "remote_ip",
                                            "remote_port", "local_port", "filter",
-                                           "server_ports", "workers", "ring_bytes"};
+                                           "server_ports", "workers", "ring_bytes",
+                                           "stats_interval_sec"};
 
 void line_col(const std::string& text, size_t offset, size_t& line, size_t& col) {
     line = 1;
@@ -64,6 +65,7 @@ CaptureConfig parse_capture(Section& s) {
     for (int64_t p : s.integers("server_ports", 1, 65535))
         c.server_ports.push_back(static_cast<uint16_t>(p));
     c.workers = static_cast<unsigned>(s.integer("workers", 0, 0, 256));
+    c.stats_interval_sec = s.number("stats_interval_sec", c.stats_interval_sec, 0, 86400);
     c.ring_bytes = static_cast<uint64_t>(
         s.integer("ring_bytes", static_cast<int64_t>(c.ring_bytes), 1 << 20, int64_t{1} << 34));
     c.bpf = build_bpf(c);

@@ -38,6 +38,7 @@ struct CaptureConfig {
     std::vector<uint16_t> server_ports; // filter mode: which side is the server
     unsigned workers = 0;               // 0 = one per core
     uint64_t ring_bytes = 16u << 20;    // per worker queue (workers > 1)
+    double stats_interval_sec = 10;     // periodic capture_stats; 0 = only at the end
     std::string bpf;                    // the filter actually used, built from the mode
 };
 

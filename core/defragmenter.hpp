@@ -11,6 +11,7 @@
 #pragma once
 
 #include "decoder.hpp"
+#include "relaxed_counter.hpp"
 
 #include <cstdint>
 #include <list>
@@ -22,12 +23,12 @@
 namespace stethoscope::core {
 
 struct DefragStats {
-    uint64_t fragments = 0;
-    uint64_t datagrams_reassembled = 0;
-    uint64_t datagrams_timed_out = 0;
-    uint64_t datagrams_evicted = 0;   // memory cap
-    uint64_t overlaps = 0;            // fragments whose bytes overlapped earlier ones
-    uint64_t invalid = 0;             // beyond 65535 bytes, or inconsistent end
+    RelaxedCounter fragments;
+    RelaxedCounter datagrams_reassembled;
+    RelaxedCounter datagrams_timed_out;
+    RelaxedCounter datagrams_evicted;   // memory cap
+    RelaxedCounter overlaps;            // fragments whose bytes overlapped earlier ones
+    RelaxedCounter invalid;             // beyond 65535 bytes, or inconsistent end
 };
 
 class Defragmenter {

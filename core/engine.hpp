@@ -24,6 +24,7 @@
 #include "event_bus.hpp"
 #include "flow_key.hpp"
 #include "reassembler.hpp"
+#include "relaxed_counter.hpp"
 
 #include <array>
 #include <deque>
@@ -42,17 +43,17 @@ struct EngineConfig {
 };
 EngineConfig make_engine_config(const Config& c);
 
-// Exact statistics of one engine.
+// Exact statistics of one engine: written by its worker, readable from any thread.
 struct EngineStats {
-    uint64_t packets = 0;
-    uint64_t bytes = 0;
-    std::array<uint64_t, k_decode_status_count> decode{};  // per DecodeStatus
-    uint64_t no_session = 0;         // pure ACK/RST of a flow we do not track
-    uint64_t sessions_opened = 0;
-    uint64_t sessions_closed = 0;
-    uint64_t sessions_evicted = 0;
-    uint64_t stream_bytes = 0;       // delivered in order, both directions
-    uint64_t gap_bytes = 0;
+    RelaxedCounter packets;
+    RelaxedCounter bytes;
+    std::array<RelaxedCounter, k_decode_status_count> decode{};  // per DecodeStatus
+    RelaxedCounter no_session;         // pure ACK/RST of a flow we do not track
+    RelaxedCounter sessions_opened;
+    RelaxedCounter sessions_closed;
+    RelaxedCounter sessions_evicted;
+    RelaxedCounter stream_bytes;       // delivered in order, both directions
+    RelaxedCounter gap_bytes;
 };
 
 struct Session;

@@ -51,6 +51,7 @@ void Runtime::load(PluginHost& host) {
 
 int Runtime::run() {
     started_ = true;
+    start_stats_timer();
     for (auto& c : consumers_owned_) c->start();
     input_->start();
     if (!config_.capture.bpf.empty()) log_info("capture filter: " + config_.capture.bpf);
@@ -69,6 +70,7 @@ void Runtime::shutdown() {
     if (shut_down_ || !started_) return;
     shut_down_ = true;
     if (input_) input_->stop();
+    stop_stats_timer();
     pipeline_->finish(stop_requested() ? "shutdown" : "end_of_input");
     publish_stats(last_ts_);
     for (auto& c : consumers_owned_) c->stop();
@@ -83,21 +85,49 @@ void Runtime::shutdown() {
              std::to_string(malformed) + " malformed packets");
 }
 
-void Runtime::publish_stats(int64_t ts_ns) {
-    if (ts_ns == 0) {
-        ts_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                    std::chrono::system_clock::now().time_since_epoch())
-                    .count();
+namespace {
+int64_t wall_clock_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+}  // namespace
+
+void Runtime::start_stats_timer() {
+    if (config_.capture.stats_interval_sec <= 0) return;
+    auto interval = std::chrono::duration<double>(config_.capture.stats_interval_sec);
+    stats_thread_ = std::thread([this, interval] {
+        std::unique_lock<std::mutex> lock(stats_mutex_);
+        while (!stats_cv_.wait_for(lock, interval, [this] { return stats_stop_; })) {
+            lock.unlock();
+            publish_stats(wall_clock_ns());
+            lock.lock();
+        }
+    });
+}
+
+void Runtime::stop_stats_timer() {
+    if (!stats_thread_.joinable()) return;
+    {
+        std::lock_guard<std::mutex> lock(stats_mutex_);
+        stats_stop_ = true;
     }
+    stats_cv_.notify_one();
+    stats_thread_.join();
+}
+
+void Runtime::publish_stats(int64_t ts_ns) {
+    if (ts_ns == 0) ts_ns = wall_clock_ns();
     const EngineStats st = pipeline_->stats();
     const DefragStats& df = pipeline_->defrag_stats();
     JsonWriter w;
     begin_event(w, ts_ns, "capture_stats", nullptr);
     w.key("packets").value(st.packets);
     w.key("bytes").value(st.bytes);
-    w.key("received").value(input_received_);
-    w.key("dropped_kernel").value(input_dropped_kernel_);
-    w.key("dropped_interface").value(input_dropped_interface_);
+    w.key("final").value(shut_down_);
+    w.key("received").value(input_received_.load());
+    w.key("dropped_kernel").value(input_dropped_kernel_.load());
+    w.key("dropped_interface").value(input_dropped_interface_.load());
     w.key("sessions_opened").value(st.sessions_opened);
     w.key("sessions_closed").value(st.sessions_closed);
     w.key("sessions_evicted").value(st.sessions_evicted);
@@ -128,11 +158,8 @@ void Runtime::publish_stats(int64_t ts_ns) {
 void Runtime::publish(std::string_view origin, std::string_view type, std::string_view fields_json,
                       const sth_session_info* session) {
     JsonWriter w;
-    begin_event(w, last_ts_ != 0 ? last_ts_
-                                 : std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                       std::chrono::system_clock::now().time_since_epoch())
-                                       .count(),
-                type, session);
+    const int64_t last = last_ts_.load(std::memory_order_relaxed);
+    begin_event(w, last != 0 ? last : wall_clock_ns(), type, session);
     w.key("origin").value(origin);
     w.members_of(fields_json);
     w.end_object();
@@ -147,7 +174,8 @@ void Runtime::counter_add(uint32_t handle, uint64_t delta) { counters_.add(handl
 
 sth_result Runtime::submit_packet(const sth_packet& packet, bool blocking) {
     if (stop_requested()) return STH_STOPPED;
-    if (packet.ts_ns > last_ts_) last_ts_ = packet.ts_ns;
+    if (packet.ts_ns > last_ts_.load(std::memory_order_relaxed))
+        last_ts_.store(packet.ts_ns, std::memory_order_relaxed);
     return pipeline_->submit(packet, blocking);
 }
 

@@ -16,6 +16,9 @@
 #include "plugin_instance.hpp"
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 #include <memory>
 #include <string>
 #include <vector>
@@ -59,6 +62,8 @@ public:
 private:
     std::unique_ptr<PluginInstance> make(PluginHost& host, const PluginSection& section);
     void publish_stats(int64_t ts_ns);
+    void start_stats_timer();
+    void stop_stats_timer();
     void shutdown();
 
     Config config_;
@@ -70,8 +75,14 @@ private:
     std::vector<std::unique_ptr<PluginInstance>> consumers_owned_;
     std::vector<std::string> summary_;
     std::atomic<bool> stop_{false};
-    uint64_t input_received_ = 0, input_dropped_kernel_ = 0, input_dropped_interface_ = 0;
-    int64_t last_ts_ = 0;
+    std::atomic<uint64_t> input_received_{0}, input_dropped_kernel_{0},
+        input_dropped_interface_{0};
+    std::atomic<int64_t> last_ts_{0};
+    // Periodic capture_stats (capture.stats_interval_sec), on a thread of its own.
+    std::thread stats_thread_;
+    std::mutex stats_mutex_;
+    std::condition_variable stats_cv_;
+    bool stats_stop_ = false;
     bool started_ = false;  // run() was called: shutdown has work to do
     bool shut_down_ = false;
 };

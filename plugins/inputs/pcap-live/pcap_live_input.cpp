@@ -2,6 +2,7 @@
 
 #include <poll.h>
 
+#include <chrono>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -100,7 +101,12 @@ void PcapLiveInput::run() {
     if (fd >= 0 && pcap_setnonblock(p.get(), 1, errbuf) != 0)
         throw std::runtime_error("cannot capture on " + config_.interface + ": " + errbuf);
     pcap_handler handler = nano ? &on_packet : &on_packet_usec;
+    auto next_stats = std::chrono::steady_clock::now();
     while (!host_.stop_requested()) {
+        if (std::chrono::steady_clock::now() >= next_stats) {  // for periodic capture_stats
+            report_stats(p.get());
+            next_stats += std::chrono::seconds(1);
+        }
         if (fd >= 0) {
             pollfd pfd{fd, POLLIN, 0};
             if (poll(&pfd, 1, 100) == 0) continue;
