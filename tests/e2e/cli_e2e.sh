@@ -131,5 +131,20 @@ else
     fi
 fi
 
+# --- live capture errors: one line, exit 4 (root: needs the right to try) -------------
+if [ "$(id -u)" -ne 0 ]; then
+    echo "SKIP live_capture_errors: needs root"
+else
+    expect missing_interface 4 "stethoscope: no such interface: nosuch0" -- --log-level warning -i nosuch0
+    if command -v setpriv >/dev/null; then
+        setpriv --reuid=nobody --regid=nogroup --clear-groups "$bin" --log-level warning -i lo >/dev/null 2>"$work/err"
+        rc=$?
+        want="stethoscope: no permission to capture on lo: run as root, or grant CAP_NET_RAW and CAP_NET_ADMIN"
+        if [ $rc -eq 4 ] && [ "$(cat "$work/err")" == "$want" ]; then ok no_permission; else bad no_permission "exit $rc" "$(cat "$work/err")"; fi
+    else
+        echo "SKIP no_permission: setpriv not installed"
+    fi
+fi
+
 echo "cli_e2e: $pass passed, $fail failed"
 [ $fail -eq 0 ]

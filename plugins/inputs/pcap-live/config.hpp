@@ -3,6 +3,8 @@
 //   snaplen       (integer, default 262144)  bytes kept per packet
 //   buffer_bytes  (integer, default 32 MiB)  kernel capture buffer
 //   promiscuous   (bool, default false)
+//   user          (string, default "")       drop privileges to this user once the
+//                                            capture handle is open (needs root)
 //   bpf           (string)                   set by the core from the capture mode
 #pragma once
 
@@ -17,6 +19,7 @@ struct Config {
     int snaplen = 262144;
     int64_t buffer_bytes = 32 << 20;
     bool promiscuous = false;
+    std::string user;
     std::string bpf;
 };
 

@@ -1,6 +1,12 @@
 #include "pcap_live_input.hpp"
 
+#include <grp.h>
 #include <poll.h>
+#include <pwd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <chrono>
 #include <memory>
@@ -85,9 +91,22 @@ void PcapLiveInput::report_stats(pcap_t* p) {
     if (pcap_stats(p, &st) == 0) host_.report_capture_stats(st.ps_recv, st.ps_drop, st.ps_ifdrop);
 }
 
+void PcapLiveInput::drop_privileges() {
+    if (config_.user.empty()) return;
+    errno = 0;
+    const passwd* pw = getpwnam(config_.user.c_str());
+    if (pw == nullptr) throw std::runtime_error("capture.user: no such user: " + config_.user);
+    if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 ||
+        setuid(pw->pw_uid) != 0)
+        throw std::runtime_error("cannot drop privileges to " + config_.user + ": " +
+                                 std::strerror(errno));
+    host_.info("dropped privileges to user " + config_.user);
+}
+
 void PcapLiveInput::run() {
     std::unique_ptr<pcap_t, PcapCloser> p(open_handle());
     apply_filter(p.get());
+    drop_privileges();
     Loop loop{&host_, sth_packet{}};
     loop.pkt.struct_size = sizeof(sth_packet);
     loop.pkt.linktype = pcap_datalink(p.get());

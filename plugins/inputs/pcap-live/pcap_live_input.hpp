@@ -28,6 +28,7 @@ private:
     pcap_t* open_handle();
     void apply_filter(pcap_t* p);
     void report_stats(pcap_t* p);
+    void drop_privileges();
 
     Config config_;
 };
