@@ -287,10 +287,12 @@ void Engine::note_header(Session& s, const DecodedPacket& p, uint8_t dir) {
     if ((p.flags & tcp_flag::syn) != 0) {
         if (!s.syn_seen[dir]) s.syn_options[dir] = SynOptions(p.options);
         s.syn_seen[dir] = true;
-        if ((p.flags & tcp_flag::ack) != 0) s.handshake_done = true;
     } else {
         s.window[dir] = p.window;
         s.window_known[dir] = true;
+        // The handshake is finished by the first non-SYN segment with an ACK (the
+        // client's third packet), or by any data.
+        if ((p.flags & tcp_flag::ack) != 0) s.handshake_done = true;
     }
     if (p.payload_len > 0) s.handshake_done = true;
 }
@@ -333,9 +335,10 @@ void Engine::handle(Session& s, const sth_packet& raw, const DecodedPacket& p, u
     DirectionSink sink(*this, s, dir);
     bool fin = (p.flags & tcp_flag::fin) != 0;
     // Data far beyond what the receiver would accept (a huge sequence jump, garbage) is
-    // ignored as the receiver ignores it; the floor keeps window updates in flight safe.
+    // ignored as the receiver ignores it. Twice the window (and at least 64 KiB) leaves
+    // room for an ACK or window update the capture missed.
     const uint64_t max_ahead =
-        std::max<uint64_t>(receive_window(s, static_cast<uint8_t>(1 - dir)), 1u << 20);
+        std::max<uint64_t>(2 * receive_window(s, static_cast<uint8_t>(1 - dir)), 65536);
     SegmentOutcome o = mine.add_segment(data_seq, p.payload, p.payload_captured, p.payload_len, fin,
                                         ts, sink, trusted, max_ahead);
     if (o.out_of_window) ++s.out_of_window;
@@ -458,6 +461,11 @@ void Engine::expire(int64_t now) {
     auto idle = static_cast<int64_t>(config_.reassembly.idle_timeout_sec * k_ns);
     while (!lru_.empty() && lru_.front()->last_ts + idle <= now)
         close_session(*lru_.front(), "idle", now);
+}
+
+void Engine::advance_clock(int64_t now_ns) {
+    if (now_ns > now_) now_ = now_ns;
+    if (now_ >= next_expiry_check_) expire(now_);
 }
 
 void Engine::close_all(const char* reason) {

@@ -68,6 +68,8 @@ public:
     // Processes a packet the caller already decoded (status as decode_packet returned).
     void process_decoded(const sth_packet& packet, const DecodedPacket& decoded,
                          DecodeStatus status);
+    // Moves the engine's clock forward (no packet), running due timeouts.
+    void advance_clock(int64_t now_ns);
     // Closes every open session (end of input, shutdown).
     void close_all(const char* reason);
     const EngineStats& stats() const { return stats_; }

@@ -34,7 +34,7 @@ bool PacketRing::try_push(const sth_packet& p) {
     uint8_t* dst = &buffer_[(head + wrap) & mask_];
     Header h{static_cast<uint32_t>(need), p.linktype, p.ts_ns, p.caplen, p.len, p.interface_id, 0};
     std::memcpy(dst, &h, sizeof h);
-    std::memcpy(dst + sizeof h, p.data, p.caplen);
+    if (p.caplen != 0) std::memcpy(dst + sizeof h, p.data, p.caplen);
     head_.store(head + wrap + need, std::memory_order_release);
     return true;
 }

@@ -8,6 +8,8 @@ namespace stethoscope::core {
 
 namespace {
 constexpr int64_t k_fragment_timeout_ns = 30LL * 1000000000;
+constexpr int64_t k_tick_ns = 100000000;
+constexpr int32_t k_tick_linktype = -1;  // a ring record that only carries the time
 
 unsigned resolve_workers(unsigned configured) {
     if (configured != 0) return configured;
@@ -59,14 +61,29 @@ void Pipeline::route(const sth_packet& packet, const DecodedPacket& decoded, Dec
         shard = FlowKeyHash{}(make_flow_key(decoded, from_a)) % rings_.size();
     }
     PacketRing& ring = *rings_[shard];
+    bool pushed = true;
     while (!ring.try_push(packet)) {
         if (!blocking) {
             ring_drops_.fetch_add(1, std::memory_order_relaxed);
-            return;
+            pushed = false;
+            break;
         }
         ring.wait_for_room(std::chrono::microseconds(50));
     }
-    ring.wake_consumer();
+    if (pushed) ring.wake_consumer();
+    if (packet.ts_ns > latest_ts_) latest_ts_ = packet.ts_ns;
+    if (latest_ts_ >= next_tick_) tick_all(latest_ts_, blocking);
+}
+
+void Pipeline::tick_all(int64_t ts_ns, bool blocking) {
+    next_tick_ = ts_ns + k_tick_ns;
+    sth_packet tick{sizeof(sth_packet), k_tick_linktype, ts_ns, 0, 0, nullptr, 0};
+    for (auto& ring : rings_) {
+        // A tick that finds no room is simply skipped on a live capture: the next one
+        // carries the time as well.
+        while (!ring->try_push(tick) && blocking) ring->wait_for_room(std::chrono::microseconds(50));
+        ring->wake_consumer();
+    }
 }
 
 void Pipeline::worker_loop(unsigned index) {
@@ -75,7 +92,10 @@ void Pipeline::worker_loop(unsigned index) {
     sth_packet p{};
     for (;;) {
         if (ring.peek(p)) {
-            engine.process(p);
+            if (p.linktype == k_tick_linktype)
+                engine.advance_clock(p.ts_ns);
+            else
+                engine.process(p);
             ring.pop();
             continue;
         }
@@ -94,6 +114,7 @@ void Pipeline::finish(const char* reason) {
         engines_[0]->close_all(reason);
         return;
     }
+    if (latest_ts_ != 0) tick_all(latest_ts_, true);  // every shard ends at the same time
     for (auto& r : rings_) r->close();
     for (auto& t : threads_) t.join();
 }

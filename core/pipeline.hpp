@@ -6,7 +6,9 @@
 //
 // With one worker the engine runs inline on the input's thread (no copy, no queue).
 // With more, each worker has a bounded PacketRing; when a ring is full a live input's
-// packet is dropped and counted (capture never blocks), an offline input waits.
+// packet is dropped and counted (capture never blocks), an offline input waits. Every
+// 100 ms of capture time each ring also gets a tick (a record without bytes) carrying
+// the latest capture time, so idle and handshake timeouts fire on every shard.
 #pragma once
 
 #include "config.hpp"
@@ -44,6 +46,9 @@ private:
     void route(const sth_packet& packet, const DecodedPacket& decoded, DecodeStatus status,
                bool blocking);
     void worker_loop(unsigned index);
+    // Moves every worker's clock to `ts_ns` (timeouts run on capture time, and a shard
+    // that gets no packets must still see time pass).
+    void tick_all(int64_t ts_ns, bool blocking);
 
     std::vector<std::unique_ptr<Engine>> engines_;
     std::vector<std::unique_ptr<PacketRing>> rings_;
@@ -52,6 +57,8 @@ private:
     DecodedPacket decoded_;
     std::atomic<uint64_t> ring_drops_{0};
     const char* close_reason_ = "end_of_input";
+    int64_t latest_ts_ = 0;
+    int64_t next_tick_ = 0;
     bool finished_ = false;
 };
 

@@ -49,8 +49,12 @@ Bytes pseudo_random_bytes(std::size_t size, std::uint64_t seed);
 // ===================================================================================
 
 namespace linktype {
-inline constexpr std::uint32_t ethernet = 1;  // DLT_EN10MB
-inline constexpr std::uint32_t raw = 101;     // LINKTYPE_RAW: the frame is an IPv4/IPv6 packet
+inline constexpr std::uint32_t bsd_null = 0;   // DLT_NULL: 4-byte address family, host order
+inline constexpr std::uint32_t ethernet = 1;   // DLT_EN10MB
+inline constexpr std::uint32_t raw = 101;      // LINKTYPE_RAW: the frame is an IPv4/IPv6 packet
+inline constexpr std::uint32_t bsd_loop = 108; // DLT_LOOP: 4-byte address family, network order
+inline constexpr std::uint32_t linux_sll = 113;   // Linux cooked capture v1 (16-byte header)
+inline constexpr std::uint32_t linux_sll2 = 276;  // Linux cooked capture v2 (20-byte header)
 }  // namespace linktype
 
 inline constexpr std::uint32_t k_default_snaplen = 262144;
@@ -224,6 +228,47 @@ struct Ipv6Fields {
 Bytes ipv6_packet(const IpAddress& src, const IpAddress& dst, std::uint8_t next_header,
                   ByteView payload, const Ipv6Fields& fields = {});
 
+// One IPv6 extension header: `type` is its protocol number (0 hop-by-hop, 43 routing,
+// 60 destination options, ...). `body` is what follows its next-header and length bytes;
+// it is padded with zeros (Pad1 options) to make the header a multiple of 8 bytes.
+struct Ipv6ExtensionHeader {
+    std::uint8_t type = 0;
+    Bytes body;
+};
+
+namespace ipv6_ext {
+inline constexpr std::uint8_t hop_by_hop = 0;
+inline constexpr std::uint8_t routing = 43;
+inline constexpr std::uint8_t fragment = 44;
+inline constexpr std::uint8_t destination_options = 60;
+}  // namespace ipv6_ext
+
+// The encoded chain: each header's next-header byte names the following one, the last
+// names `protocol`.
+Bytes encode_ipv6_extensions(const std::vector<Ipv6ExtensionHeader>& extensions,
+                             std::uint8_t protocol);
+
+// IPv6 header, the extension headers in order, then `payload` (of protocol `protocol`).
+Bytes ipv6_packet_with_extensions(const IpAddress& src, const IpAddress& dst, std::uint8_t protocol,
+                                  const std::vector<Ipv6ExtensionHeader>& extensions,
+                                  ByteView payload, const Ipv6Fields& fields = {});
+
+// Splits `payload` (a whole transport segment) into IPv6 fragments of `fragment_size`
+// bytes each (rounded down to a multiple of 8; the last carries the rest). Each fragment is
+// the IPv6 header, `unfragmentable` extension headers, a fragment header (identification
+// `id`) and its piece. Returned in offset order.
+std::vector<Bytes> ipv6_fragments(const IpAddress& src, const IpAddress& dst, std::uint8_t protocol,
+                                  ByteView payload, std::size_t fragment_size, std::uint32_t id,
+                                  const Ipv6Fields& fields = {},
+                                  const std::vector<Ipv6ExtensionHeader>& unfragmentable = {});
+
+// One IPv6 fragment with an arbitrary offset (bytes, multiple of 8) and M flag, for tests
+// that overlap or duplicate fragments on purpose.
+Bytes ipv6_fragment(const IpAddress& src, const IpAddress& dst, std::uint8_t protocol,
+                    ByteView piece, std::size_t offset, bool more, std::uint32_t id,
+                    const Ipv6Fields& fields = {},
+                    const std::vector<Ipv6ExtensionHeader>& unfragmentable = {});
+
 // ipv4_packet or ipv6_packet by the family of `src` (both must be of the same family).
 Bytes ip_packet(const IpAddress& src, const IpAddress& dst, std::uint8_t protocol, ByteView payload,
                 const Ipv4Fields& v4 = {}, const Ipv6Fields& v6 = {});
@@ -288,14 +333,37 @@ Bytes tcp_segment(const IpAddress& src, const IpAddress& dst, const TcpFields& f
                   ByteView payload);
 
 enum class LinkKind {
-    ethernet,  // Ethernet II, capture linktype::ethernet
-    raw_ip,    // bare IP packet, capture linktype::raw
+    ethernet,    // Ethernet II, capture linktype::ethernet
+    raw_ip,      // bare IP packet, capture linktype::raw
+    linux_sll,   // Linux cooked v1, capture linktype::linux_sll
+    linux_sll2,  // Linux cooked v2, capture linktype::linux_sll2
+    bsd_null,    // DLT_NULL as macOS lo0 writes it: AF in little-endian (2, or 30 for IPv6)
+    bsd_loop,    // DLT_LOOP as OpenBSD writes it: AF in network order (2, or 24 for IPv6)
 };
 
 std::uint32_t linktype_for(LinkKind kind);
 
+// Linux cooked capture headers. `packet_type`: 0 to us, 1 broadcast, 2 multicast, 3 to
+// another host, 4 sent by us. `address` is the link-layer source address (6 bytes used).
+struct CookedFields {
+    std::uint16_t packet_type = 0;
+    std::uint16_t arphrd_type = 1;  // ARPHRD_ETHER
+    MacAddress address{0x02, 0, 0, 0, 0, 0x01};
+    std::uint32_t interface_index = 1;  // SLL2 only
+};
+// SLL: packet type, ARPHRD, address length, 8 address bytes, protocol; then `ip_packet`.
+Bytes linux_sll_frame(const CookedFields& fields, ByteView ip_packet);
+// SLL2: protocol, reserved, interface index, ARPHRD, packet type, address length, 8
+// address bytes; then `ip_packet`.
+Bytes linux_sll2_frame(const CookedFields& fields, ByteView ip_packet);
+// DLT_NULL / DLT_LOOP: the 4-byte address family (`network_order` for LOOP, else
+// little-endian), then `ip_packet`.
+Bytes bsd_loopback_frame(std::uint32_t address_family, bool network_order, ByteView ip_packet);
+
 // Wraps an IP packet in the link layer: for raw_ip the packet itself, for Ethernet a frame
-// whose ethertype follows the IP version nibble.
+// whose ethertype follows the IP version nibble. The cooked kinds take their address from
+// `ethernet.src` and use packet type 0 (to us); the BSD loopback kinds pick the address
+// family from the IP version nibble.
 Bytes link_frame(LinkKind kind, const EthernetFields& ethernet, ByteView ip_packet);
 
 // ===================================================================================
@@ -352,6 +420,12 @@ struct ConversationConfig {
     Bytes trailer;
 
     std::uint8_t ttl = 64;                  // IPv4 TTL / IPv6 hop limit
+    Bytes ipv4_options;                     // IPv4 options on every packet (see Ipv4Fields)
+    std::vector<Ipv6ExtensionHeader> ipv6_extensions;  // before TCP on every IPv6 packet
+    // TCP checksum of every packet each side sends on the normal path, e.g.
+    // pseudo_header_only for the side whose host captured with checksum offload.
+    TcpChecksum client_checksum = TcpChecksum::correct;
+    TcpChecksum server_checksum = TcpChecksum::correct;
     std::uint32_t receive_window = 262144;  // bytes; the header field is scaled down by the
                                             // negotiated window scale and capped at 65535
     // After how many data segments the peer sends a pure ACK (0 = never). With N > 1 the
@@ -366,6 +440,9 @@ struct HandshakeOptions {
     TcpOptions client_syn = default_syn_options();
     TcpOptions server_syn_ack = default_syn_options();
     bool final_ack = true;  // send the client's third ACK
+    // Data carried by the client's SYN (TCP Fast Open; add the cookie option to
+    // client_syn.raw yourself). It is the first bytes of requests(); the SYN-ACK acks it.
+    Bytes syn_payload;
 };
 
 // Overrides for one segment built by TcpConversation::segment().
@@ -414,6 +491,18 @@ public:
     Bytes segment(bool from_client, std::int64_t seq_offset, ByteView payload,
                   std::uint8_t flags = tcp_flags::ack | tcp_flags::psh,
                   const SegmentExtras& extras = {});
+
+    // The TCP header + payload that segment() would put in its IP packet (no IP, no link
+    // layer, no IP ID used): for tests that fragment or mangle segments themselves.
+    Bytes tcp_bytes(bool from_client, std::int64_t seq_offset, ByteView payload,
+                    std::uint8_t flags = tcp_flags::ack | tcp_flags::psh,
+                    const SegmentExtras& extras = {});
+
+    // Wraps an IP packet (or fragment) sent by that side in this conversation's link layer.
+    Bytes link_frame_from(bool from_client, ByteView ip_packet) const;
+
+    // The next IPv4 identification that side would use (and reserves it).
+    std::uint16_t take_ip_id(bool from_client) { return side(from_client).ip_id++; }
 
     // Writes a frame built by segment() (or anything else) at the next clock tick, on
     // this conversation's interface. `orig_len` as in CaptureWriter::write.

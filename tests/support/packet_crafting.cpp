@@ -280,6 +280,70 @@ Bytes ipv6_packet(const IpAddress& src, const IpAddress& dst, std::uint8_t next_
     return out;
 }
 
+Bytes encode_ipv6_extensions(const std::vector<Ipv6ExtensionHeader>& extensions,
+                             std::uint8_t protocol) {
+    Bytes out;
+    for (std::size_t i = 0; i < extensions.size(); ++i) {
+        const Ipv6ExtensionHeader& h = extensions[i];
+        const std::uint8_t next = i + 1 < extensions.size() ? extensions[i + 1].type : protocol;
+        std::size_t total = 2 + h.body.size();
+        total = (total + 7) / 8 * 8;
+        if (total / 8 - 1 > 255) {
+            throw std::length_error("encode_ipv6_extensions: header longer than 2048 bytes");
+        }
+        put_u8(out, next);
+        put_u8(out, static_cast<std::uint8_t>(total / 8 - 1));
+        out.insert(out.end(), h.body.begin(), h.body.end());
+        out.resize(out.size() + (total - 2 - h.body.size()), 0);  // Pad1 options
+    }
+    return out;
+}
+
+Bytes ipv6_packet_with_extensions(const IpAddress& src, const IpAddress& dst, std::uint8_t protocol,
+                                  const std::vector<Ipv6ExtensionHeader>& extensions,
+                                  ByteView payload, const Ipv6Fields& fields) {
+    if (extensions.empty()) {
+        return ipv6_packet(src, dst, protocol, payload, fields);
+    }
+    Bytes body = encode_ipv6_extensions(extensions, protocol);
+    body.insert(body.end(), payload.begin(), payload.end());
+    return ipv6_packet(src, dst, extensions.front().type, body, fields);
+}
+
+Bytes ipv6_fragment(const IpAddress& src, const IpAddress& dst, std::uint8_t protocol,
+                    ByteView piece, std::size_t offset, bool more, std::uint32_t id,
+                    const Ipv6Fields& fields,
+                    const std::vector<Ipv6ExtensionHeader>& unfragmentable) {
+    if (offset % 8 != 0 || offset > 0xFFF8) {
+        throw std::invalid_argument("ipv6_fragment: offset not a multiple of 8 below 65536");
+    }
+    Bytes body = encode_ipv6_extensions(unfragmentable, ipv6_ext::fragment);
+    put_u8(body, protocol);
+    put_u8(body, 0);  // reserved
+    put_u16_be(body, static_cast<std::uint16_t>(offset | (more ? 1 : 0)));
+    put_u32_be(body, id);
+    body.insert(body.end(), piece.begin(), piece.end());
+    const std::uint8_t first = unfragmentable.empty() ? ipv6_ext::fragment : unfragmentable.front().type;
+    return ipv6_packet(src, dst, first, body, fields);
+}
+
+std::vector<Bytes> ipv6_fragments(const IpAddress& src, const IpAddress& dst, std::uint8_t protocol,
+                                  ByteView payload, std::size_t fragment_size, std::uint32_t id,
+                                  const Ipv6Fields& fields,
+                                  const std::vector<Ipv6ExtensionHeader>& unfragmentable) {
+    const std::size_t step = fragment_size / 8 * 8;
+    if (step == 0) {
+        throw std::invalid_argument("ipv6_fragments: fragment size below 8");
+    }
+    std::vector<Bytes> out;
+    for (std::size_t offset = 0; offset < payload.size(); offset += step) {
+        const std::size_t n = std::min(step, payload.size() - offset);
+        out.push_back(ipv6_fragment(src, dst, protocol, payload.subspan(offset, n), offset,
+                                    offset + n < payload.size(), id, fields, unfragmentable));
+    }
+    return out;
+}
+
 Bytes ip_packet(const IpAddress& src, const IpAddress& dst, std::uint8_t protocol, ByteView payload,
                 const Ipv4Fields& v4, const Ipv6Fields& v6) {
     require_same_family(src, dst);
@@ -409,14 +473,95 @@ Bytes tcp_segment(const IpAddress& src, const IpAddress& dst, const TcpFields& f
 // ---------------------------------------------------------------- link layer
 
 std::uint32_t linktype_for(LinkKind kind) {
-    return kind == LinkKind::ethernet ? linktype::ethernet : linktype::raw;
+    switch (kind) {
+        case LinkKind::ethernet:
+            return linktype::ethernet;
+        case LinkKind::raw_ip:
+            return linktype::raw;
+        case LinkKind::linux_sll:
+            return linktype::linux_sll;
+        case LinkKind::linux_sll2:
+            return linktype::linux_sll2;
+        case LinkKind::bsd_null:
+            return linktype::bsd_null;
+        case LinkKind::bsd_loop:
+            return linktype::bsd_loop;
+    }
+    return linktype::raw;
+}
+
+namespace {
+
+bool is_ipv6_packet(ByteView ip_packet) {
+    return !ip_packet.empty() && (ip_packet[0] >> 4) == 6;
+}
+
+std::uint16_t ethertype_of(ByteView ip_packet) {
+    return is_ipv6_packet(ip_packet) ? ethertype::ipv6 : ethertype::ipv4;
+}
+
+void put_cooked_address(Bytes& out, const MacAddress& address) {
+    out.insert(out.end(), address.begin(), address.end());
+    put_u8(out, 0);
+    put_u8(out, 0);  // 8 address bytes, 6 used
+}
+
+}  // namespace
+
+Bytes linux_sll_frame(const CookedFields& f, ByteView ip_packet) {
+    Bytes out;
+    put_u16_be(out, f.packet_type);
+    put_u16_be(out, f.arphrd_type);
+    put_u16_be(out, 6);
+    put_cooked_address(out, f.address);
+    put_u16_be(out, ethertype_of(ip_packet));
+    out.insert(out.end(), ip_packet.begin(), ip_packet.end());
+    return out;
+}
+
+Bytes linux_sll2_frame(const CookedFields& f, ByteView ip_packet) {
+    Bytes out;
+    put_u16_be(out, ethertype_of(ip_packet));
+    put_u16_be(out, 0);  // reserved
+    put_u32_be(out, f.interface_index);
+    put_u16_be(out, f.arphrd_type);
+    put_u8(out, static_cast<std::uint8_t>(f.packet_type));
+    put_u8(out, 6);
+    put_cooked_address(out, f.address);
+    out.insert(out.end(), ip_packet.begin(), ip_packet.end());
+    return out;
+}
+
+Bytes bsd_loopback_frame(std::uint32_t address_family, bool network_order, ByteView ip_packet) {
+    Bytes out;
+    if (network_order) {
+        put_u32_be(out, address_family);
+    } else {
+        detail::put_u32_le(out, address_family);
+    }
+    out.insert(out.end(), ip_packet.begin(), ip_packet.end());
+    return out;
 }
 
 Bytes link_frame(LinkKind kind, const EthernetFields& ethernet, ByteView ip_packet) {
-    if (kind == LinkKind::raw_ip) {
-        return Bytes(ip_packet.begin(), ip_packet.end());
+    const bool v6 = is_ipv6_packet(ip_packet);
+    switch (kind) {
+        case LinkKind::raw_ip:
+            return Bytes(ip_packet.begin(), ip_packet.end());
+        case LinkKind::linux_sll:
+        case LinkKind::linux_sll2: {
+            CookedFields cooked;
+            cooked.address = ethernet.src;
+            return kind == LinkKind::linux_sll ? linux_sll_frame(cooked, ip_packet)
+                                               : linux_sll2_frame(cooked, ip_packet);
+        }
+        case LinkKind::bsd_null:
+            return bsd_loopback_frame(v6 ? 30 : 2, false, ip_packet);
+        case LinkKind::bsd_loop:
+            return bsd_loopback_frame(v6 ? 24 : 2, true, ip_packet);
+        case LinkKind::ethernet:
+            break;
     }
-    const bool v6 = !ip_packet.empty() && (ip_packet[0] >> 4) == 6;
     return ethernet_frame(ethernet, v6 ? ethertype::ipv6 : ethertype::ipv4, ip_packet);
 }
 

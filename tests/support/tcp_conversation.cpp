@@ -63,7 +63,8 @@ void TcpConversation::handshake(const HandshakeOptions& opts) {
     if (syn.options->timestamps) {
         syn.options->timestamps = TcpTimestamps{tsval(client_), 0};
     }
-    emit(true, -1, {}, tcp_flags::syn, syn);
+    emit(true, -1, opts.syn_payload, tcp_flags::syn, syn);
+    mark_sent(true, opts.syn_payload);  // SYN data occupies ISN+1 on (TCP Fast Open)
 
     SegmentExtras syn_ack;
     syn_ack.options = opts.server_syn_ack;
@@ -151,6 +152,9 @@ void TcpConversation::send_control(bool from_client, std::uint8_t flags) {
 void TcpConversation::emit(bool from_client, std::int64_t seq_offset, ByteView payload,
                            std::uint8_t flags, const SegmentExtras& extras) {
     SegmentExtras e = extras;
+    if (e.checksum == TcpChecksum::correct) {
+        e.checksum = from_client ? config_.client_checksum : config_.server_checksum;
+    }
     if (!e.options) {
         e.options = default_segment_options(from_client);
     }
@@ -167,6 +171,25 @@ Bytes TcpConversation::segment(bool from_client, std::int64_t seq_offset, ByteVi
                                std::uint8_t flags, const SegmentExtras& extras) {
     Side& from = side(from_client);
     const Side& to = side(!from_client);
+    const Bytes tcp = tcp_bytes(from_client, seq_offset, payload, flags, extras);
+
+    Ipv4Fields v4;
+    v4.id = from.ip_id++;
+    v4.ttl = config_.ttl;
+    v4.options = config_.ipv4_options;
+    Ipv6Fields v6;
+    v6.hop_limit = config_.ttl;
+    const Bytes ip = from.ip.is_v6()
+                         ? ipv6_packet_with_extensions(from.ip, to.ip, ip_protocol::tcp,
+                                                       config_.ipv6_extensions, tcp, v6)
+                         : ipv4_packet(from.ip, to.ip, ip_protocol::tcp, tcp, v4);
+    return frame(from, to, ip);
+}
+
+Bytes TcpConversation::tcp_bytes(bool from_client, std::int64_t seq_offset, ByteView payload,
+                                 std::uint8_t flags, const SegmentExtras& extras) {
+    Side& from = side(from_client);
+    const Side& to = side(!from_client);
     TcpFields f;
     f.src_port = from.port;
     f.dst_port = to.port;
@@ -176,14 +199,11 @@ Bytes TcpConversation::segment(bool from_client, std::int64_t seq_offset, ByteVi
     f.window = extras.window.value_or(window_field(from, flags));
     f.options = extras.options.value_or(default_segment_options(from_client));
     f.checksum = extras.checksum;
-    const Bytes tcp = tcp_segment(from.ip, to.ip, f, payload);
+    return tcp_segment(from.ip, to.ip, f, payload);
+}
 
-    Ipv4Fields v4;
-    v4.id = from.ip_id++;
-    v4.ttl = config_.ttl;
-    Ipv6Fields v6;
-    v6.hop_limit = config_.ttl;
-    return frame(from, to, ip_packet(from.ip, to.ip, ip_protocol::tcp, tcp, v4, v6));
+Bytes TcpConversation::link_frame_from(bool from_client, ByteView ip_packet) const {
+    return frame(from_client ? client_ : server_, from_client ? server_ : client_, ip_packet);
 }
 
 void TcpConversation::write(ByteView frame, std::uint32_t orig_len) {
@@ -195,6 +215,14 @@ void TcpConversation::write(ByteView frame, std::uint32_t orig_len) {
 }
 
 Bytes TcpConversation::frame(const Side& from, const Side& to, ByteView ip_packet) const {
+    if (config_.link == LinkKind::linux_sll || config_.link == LinkKind::linux_sll2) {
+        // As captured on the client's host: its own packets are outgoing.
+        CookedFields cooked;
+        cooked.packet_type = &from == &client_ ? 4 : 0;
+        cooked.address = from.mac;
+        return config_.link == LinkKind::linux_sll ? linux_sll_frame(cooked, ip_packet)
+                                                   : linux_sll2_frame(cooked, ip_packet);
+    }
     EthernetFields eth;
     eth.src = from.mac;
     eth.dst = to.mac;
