@@ -1,6 +1,7 @@
 #include "engine.hpp"
 
 #include "log.hpp"
+#include "tcp_analysis.hpp"
 
 #include <arpa/inet.h>
 
@@ -31,6 +32,16 @@ bool same_ip(const sth_endpoint& e, const std::array<uint8_t, 16>& addr, uint8_t
     return e.family == family && std::memcmp(e.addr, addr.data(), family == 6 ? 16 : 4) == 0;
 }
 }  // namespace
+
+// The classification flags counted per session, in STH_SEG_* bit order, with the name of
+// each in session_closed (and of its event). Zero window is an info-level anomaly event;
+// the others are per-packet events, published only at debug level.
+constexpr size_t k_flag_count = 9;
+constexpr const char* k_flag_name[k_flag_count] = {
+    "retransmission", "fast_retransmission", "spurious_retransmission", "out_of_order",
+    "lost_segment",   "duplicate_ack",       "zero_window",             "window_full",
+    "keep_alive"};
+static_assert(STH_SEG_KEEP_ALIVE == 1u << (k_flag_count - 1));
 
 // Anomaly events are sampled per session and type: the first 25, then 1 in 1000.
 bool sample(uint32_t& count) {
@@ -73,6 +84,9 @@ struct Session {
     std::vector<ConsumerSlot> slots;
     uint64_t packets[2] = {0, 0};
     uint64_t bytes[2] = {0, 0};  // stream bytes delivered in order
+    TcpAnalysis analysis;             // Wireshark's tcp.analysis flags, per packet
+    uint64_t flag_counts[k_flag_count] = {};
+    uint32_t flag_events[k_flag_count] = {};
     uint64_t overlap_conflicts = 0, bad_checksums = 0, ignored_rsts = 0, out_of_window = 0;
     bool ended[2] = {false, false};
     bool closing = false;
@@ -314,6 +328,7 @@ void Engine::handle(Session& s, const sth_packet& raw, const DecodedPacket& p, u
         ++s.bad_checksums;
     }
     const bool trusted = p.checksum_ok || !s.valid_checksum_seen[dir];
+    classify(s, p, dir, ts, seg);
     StreamReassembler& mine = s.streams[dir];
     StreamReassembler& theirs = s.streams[1 - dir];
     if ((p.flags & tcp_flag::rst) != 0) {
@@ -359,6 +374,21 @@ void Engine::handle(Session& s, const sth_packet& raw, const DecodedPacket& p, u
         s.closing = true;
         auto grace = static_cast<int64_t>(config_.reassembly.fin_grace_sec * k_ns);
         closing_.push_back({ts + grace, s.key, s.info.uid});
+    }
+}
+
+void Engine::classify(Session& s, const DecodedPacket& p, uint8_t dir, int64_t ts,
+                      sth_segment& seg) {
+    const uint32_t bits = s.analysis.classify(p, dir, ts);
+    seg.analysis |= bits;
+    if (bits == 0) return;
+    const bool debug = log_enabled(STH_LOG_DEBUG);
+    for (size_t i = 0; i < k_flag_count; ++i) {
+        if ((bits & (1u << i)) == 0) continue;
+        ++s.flag_counts[i];
+        const bool is_anomaly = (1u << i) == STH_SEG_ZERO_WINDOW;
+        if ((is_anomaly || debug) && sample(s.flag_events[i]))
+            publish_anomaly(s, k_flag_name[i], dir, p, ts);
     }
 }
 
@@ -412,6 +442,7 @@ void Engine::publish_closed(Session& s, const char* reason, int64_t ts) {
         w.end_object();
     }
     w.key("analysis").begin_object();
+    for (size_t i = 0; i < k_flag_count; ++i) w.key(k_flag_name[i]).value(s.flag_counts[i]);
     w.key("overlap_conflict").value(s.overlap_conflicts);
     w.key("bad_checksum").value(s.bad_checksums);
     w.key("ignored_rst").value(s.ignored_rsts);

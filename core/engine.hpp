@@ -80,6 +80,7 @@ private:
     Session* open_session(const FlowKey& key, bool from_a, const DecodedPacket& p, int64_t ts);
     void handle(Session& s, const sth_packet& raw, const DecodedPacket& p, uint8_t dir);
     void note_header(Session& s, const DecodedPacket& p, uint8_t dir);
+    void classify(Session& s, const DecodedPacket& p, uint8_t dir, int64_t ts, sth_segment& seg);
     bool rst_in_window(const Session& s, const DecodedPacket& p, uint8_t dir) const;
     // The receiver's window in bytes, scaled when both SYNs agreed on scaling.
     uint64_t receive_window(const Session& s, uint8_t receiver) const;

@@ -9,9 +9,15 @@ constexpr int64_t k_default_out_of_order_ns = 3'000'000;         // before the f
 constexpr uint8_t k_syn_fin_rst = tcp_flag::syn | tcp_flag::fin | tcp_flag::rst;
 
 // Sequence-space comparisons with 32-bit wraparound.
-bool seq_gt(uint32_t a, uint32_t b) { return static_cast<int32_t>(a - b) > 0; }
-bool seq_lt(uint32_t a, uint32_t b) { return static_cast<int32_t>(a - b) < 0; }
-bool seq_le(uint32_t a, uint32_t b) { return static_cast<int32_t>(a - b) <= 0; }
+bool seq_gt(uint32_t a, uint32_t b) {
+    return static_cast<int32_t>(a - b) > 0;
+}
+bool seq_lt(uint32_t a, uint32_t b) {
+    return static_cast<int32_t>(a - b) < 0;
+}
+bool seq_le(uint32_t a, uint32_t b) {
+    return static_cast<int32_t>(a - b) <= 0;
+}
 
 // Time since `earlier`, unsigned as in Wireshark: a clock going backwards gives a huge
 // value, which no threshold accepts.
@@ -36,9 +42,11 @@ TcpAnalysisResult TcpAnalysis::analyze(const DecodedPacket& p, uint8_t dir, int6
 // to the contiguous end (a RST may have been sent with a later seq).
 void TcpAnalysis::restart_on_new_syn(const Segment& s, uint8_t dir) {
     Flow& fwd = flows_[dir];
-    if (!fwd.base_seq_set || !(s.flags & tcp_flag::syn)) return;
+    if (!fwd.base_seq_set || !(s.flags & tcp_flag::syn))
+        return;
     if (s.flags & tcp_flag::ack) {
-        if (s.seq != fwd.base_seq) fwd.base_seq = s.seq;
+        if (s.seq != fwd.base_seq)
+            fwd.base_seq = s.seq;
         return;
     }
     if (s.seq != fwd.base_seq) {
@@ -58,7 +66,8 @@ uint32_t TcpAnalysis::sequence_analysis(const Segment& s, Flow& fwd, Flow& rev) 
         rev.base_seq_set = true;
     }
     uint32_t found = header_checks(s, fwd, rev);
-    if (s.ack != fwd.last_ack) fwd.dup_ack_count = 0;
+    if (s.ack != fwd.last_ack)
+        fwd.dup_ack_count = 0;
     found |= ack_lost_check(s, rev);
     if ((s.len > 0 || (s.flags & (tcp_flag::syn | tcp_flag::fin))) && !(found & a_keep_alive)) {
         found |= retransmission_check(s, fwd, rev);
@@ -69,27 +78,34 @@ uint32_t TcpAnalysis::sequence_analysis(const Segment& s, Flow& fwd, Flow& rev) 
 
 // Steps 1-8 of the file comment: what the header alone says against the flows.
 uint32_t TcpAnalysis::header_checks(const Segment& s, Flow& fwd, const Flow& rev) {
-    if (s.len == 1 && s.seq == fwd.next_seq && rev.window == 0) return a_zero_window_probe;
+    if (s.len == 1 && s.seq == fwd.next_seq && rev.window == 0)
+        return a_zero_window_probe;
 
     const bool plain = (s.flags & k_syn_fin_rst) == 0;
     uint32_t found = 0;
-    if (s.window == 0 && plain) found |= a_zero_window;
+    if (s.window == 0 && plain)
+        found |= a_zero_window;
     if (fwd.next_seq && seq_gt(s.seq, fwd.next_seq) && !(s.flags & tcp_flag::rst)) {
         found |= a_lost_segment;
     }
-    if (s.len <= 1 && s.seq == fwd.next_seq - 1 && plain) found |= a_keep_alive;
+    if (s.len <= 1 && s.seq == fwd.next_seq - 1 && plain)
+        found |= a_keep_alive;
 
     // A pure ACK that repeats this side's position: a window update or some repetition.
     const bool repeats = s.len == 0 && plain && s.seq == fwd.next_seq && s.ack == fwd.last_ack;
-    if (repeats && s.window != 0 && s.window != fwd.window) found |= a_window_update;
+    if (repeats && s.window != 0 && s.window != fwd.window)
+        found |= a_window_update;
 
     if (s.len > 0 && plain && rev.win_scale != -1) {
         const int shift = (rev.is_first_ack || rev.win_scale == -2) ? 0 : rev.win_scale;
-        if (s.seq + s.len == rev.last_ack + (rev.window << shift)) found |= a_window_full;
+        if (s.seq + s.len == rev.last_ack + (rev.window << shift))
+            found |= a_window_full;
     }
 
-    if (!repeats || s.window != fwd.window) return found;
-    if (s.window != 0 && (rev.last_flags & a_keep_alive)) return found | a_keep_alive_ack;
+    if (!repeats || s.window != fwd.window)
+        return found;
+    if (s.window != 0 && (rev.last_flags & a_keep_alive))
+        return found | a_keep_alive_ack;
     if (s.window == 0 && (rev.last_flags & a_zero_window_probe)) {
         return found | a_zero_window_probe_ack;
     }
@@ -100,16 +116,16 @@ uint32_t TcpAnalysis::header_checks(const Segment& s, Flow& fwd, const Flow& rev
     return found;
 }
 
-// Step 9: an ACK past the peer's contiguous data acknowledges bytes we never saw. Reported
-// once per hole: the mark moves on, or (while the peer only sends pure ACKs) its
-// duplicate-ACK counter is parked at -1.
+// Step 9: an ACK past the peer's contiguous data acknowledges bytes we never saw. When the
+// peer has sent more since, the mark moves up to its highest byte and the ACK is
+// reported; otherwise it is reported once per stall: the peer's duplicate-ACK counter is
+// parked at -1 until the peer's own ACK changes. (This is what tshark 4.0 reports.)
 uint32_t TcpAnalysis::ack_lost_check(const Segment& s, Flow& rev) {
     if (!rev.max_seq_to_be_acked || !seq_gt(s.ack, rev.max_seq_to_be_acked) ||
         !(s.flags & tcp_flag::ack)) {
         return 0;
     }
-    // A plain comparison, not a sequence-space one, as in Wireshark.
-    if (rev.max_seq_to_be_acked > rev.next_seq) {
+    if (seq_lt(rev.max_seq_to_be_acked, rev.next_seq)) {
         rev.max_seq_to_be_acked = rev.next_seq;
         return a_ack_lost_segment;
     }
@@ -122,13 +138,17 @@ uint32_t TcpAnalysis::ack_lost_check(const Segment& s, Flow& rev) {
 uint32_t TcpAnalysis::retransmission_check(const Segment& s, const Flow& fwd,
                                            const Flow& rev) const {
     bool behind = fwd.next_seq && seq_lt(s.seq, fwd.next_seq);
-    if (s.len > 1 && fwd.next_seq - 1 == s.seq) behind = false;  // data after a probe
+    if (s.len > 1 && fwd.next_seq - 1 == s.seq)
+        behind = false;  // data after a probe
 
     if (s.len > 0 && rev.last_ack && seq_le(s.seq + s.len, rev.last_ack)) {
         return a_spurious_retransmission;
     }
-    if (!behind) return 0;
-    if (rev.dup_ack_count >= 2 && rev.last_ack == s.seq &&
+    if (!behind)
+        return 0;
+    // A count parked at -1 (see ack_lost_check) passes, as tshark 4.0's unsigned one does.
+    const bool dup_acks = rev.dup_ack_count >= 2 || rev.dup_ack_count == -1;
+    if (dup_acks && rev.last_ack == s.seq &&
         elapsed(s.ts, rev.last_ack_ts) < static_cast<uint64_t>(k_fast_retransmission_window_ns)) {
         return a_fast_retransmission;
     }
@@ -163,13 +183,16 @@ void TcpAnalysis::after_packet(const Segment& s, const DecodedPacket& p, Flow& f
     const uint8_t syn_ack = s.flags & (tcp_flag::syn | tcp_flag::ack);
     if (s.flags & tcp_flag::syn) {
         fwd.is_first_ack = true;
-        if (!(s.flags & tcp_flag::ack)) last_syn_ts_ = s.ts;
+        if (!(s.flags & tcp_flag::ack))
+            last_syn_ts_ = s.ts;
     }
     if (syn_ack == tcp_flag::ack) {
-        if (last_syn_ts_ != 0 && first_rtt_ns_ == 0) first_rtt_ns_ = s.ts - last_syn_ts_;
+        if (last_syn_ts_ != 0 && first_rtt_ns_ == 0)
+            first_rtt_ns_ = s.ts - last_syn_ts_;
         fwd.is_first_ack = false;
     }
-    if (p.options.window_scale >= 0) fwd.win_scale = p.options.window_scale;
+    if (p.options.window_scale >= 0)
+        fwd.win_scale = p.options.window_scale;
     if (s.flags & tcp_flag::syn) {
         // Scaling is on only when both SYNs carried the option.
         if (fwd.win_scale == -1) {

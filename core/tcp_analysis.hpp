@@ -22,15 +22,19 @@
 //   7. Keep-alive ACK / zero-window-probe ACK: a pure ACK repeating seq/ack/window right
 //      after the peer's keep-alive / probe. Either one skips step 8.
 //   8. Duplicate ACK: a pure ACK repeating seq, ack and the non-zero window.
-//   9. ACKed unseen segment: the ACK goes past `rev.max_seq_to_be_acked`.
+//   9. ACKed unseen segment: the ACK goes past `rev.max_seq_to_be_acked`. If the peer
+//      has sent beyond its contiguous data, the mark moves up to `rev.next_seq` and the
+//      ACK is reported; otherwise it is reported once per stall: the peer's duplicate-ACK
+//      count is parked at -1 until the peer's own ACK changes.
 //  10. For packets that carry data, SYN or FIN (and are not keep-alives), the first of:
 //      spurious retransmission (all of its bytes were already ACKed by the peer); fast
 //      retransmission (seq below `fwd.next_seq`, equal to the peer's ACK, after >= 2
-//      duplicate ACKs, within 20 ms of the peer's last packet); out-of-order (seq below
-//      `fwd.next_seq`, within the connection's first RTT — 3 ms when unknown — of the
-//      packet that advanced `next_seq`, and not ending exactly there); retransmission
-//      (seq below `fwd.next_seq`). A segment of 2+ bytes starting at `next_seq - 1`
-//      counts as advancing (it follows a zero-window probe).
+//      duplicate ACKs — or a count parked by step 9, which tshark 4.0 keeps unsigned —
+//      within 20 ms of the peer's last packet); out-of-order (seq below `fwd.next_seq`,
+//      within the connection's first RTT — 3 ms when unknown — of the packet that
+//      advanced `next_seq`, and not ending exactly there); retransmission (seq below
+//      `fwd.next_seq`). A segment of 2+ bytes starting at `next_seq - 1` counts as
+//      advancing (it follows a zero-window probe).
 //
 // Window scaling: the shift announced in a SYN is applied to a direction's window only
 // when both SYNs were seen and both carried the option; a SYN without it turns scaling
@@ -45,9 +49,13 @@
 // "not known yet", exactly as Wireshark does; a value that wraps to exactly 0 is treated
 // as unknown by both.
 //
-// Known difference from Wireshark: it stops growing its list of unACKed segments at 10000
-// per direction and then no longer adds the SYN/FIN's sequence number to `next_seq`; we
-// keep no such list and always add it (a FIN after 10000 segments nobody ACKed).
+// The reference is tshark 4.0.17 (Debian 12), checked frame by frame on crafted and on
+// randomly driven captures (tests/e2e/tshark_crosscheck.py, tests/support/
+// analysis_driver.cpp); where later Wireshark source differs (step 9's bookkeeping), the
+// rules here are tshark 4.0's. Known difference: Wireshark stops growing its list of
+// unACKed segments at 10000 per direction and then no longer adds a SYN's or FIN's
+// sequence number to `next_seq`; we keep no such list and always add it (it matters only
+// for a SYN or FIN after 10000 segments nobody ACKed).
 //
 // Thread: one object per session, used by the session's worker only. No allocation.
 #pragma once
@@ -95,37 +103,35 @@ public:
 
 private:
     // Wireshark's own flag bits, before they are mapped to STH_SEG_* / extra.
-    enum : uint32_t {
-        a_retransmission = 1u << 0,
-        a_lost_segment = 1u << 1,
-        a_ack_lost_segment = 1u << 2,
-        a_keep_alive = 1u << 3,
-        a_duplicate_ack = 1u << 4,
-        a_zero_window = 1u << 5,
-        a_zero_window_probe = 1u << 6,
-        a_zero_window_probe_ack = 1u << 7,
-        a_keep_alive_ack = 1u << 8,
-        a_out_of_order = 1u << 9,
-        a_fast_retransmission = 1u << 10,
-        a_window_update = 1u << 11,
-        a_window_full = 1u << 12,
-        a_spurious_retransmission = 1u << 13,
-    };
+    static constexpr uint32_t a_retransmission = 1u << 0;
+    static constexpr uint32_t a_lost_segment = 1u << 1;
+    static constexpr uint32_t a_ack_lost_segment = 1u << 2;
+    static constexpr uint32_t a_keep_alive = 1u << 3;
+    static constexpr uint32_t a_duplicate_ack = 1u << 4;
+    static constexpr uint32_t a_zero_window = 1u << 5;
+    static constexpr uint32_t a_zero_window_probe = 1u << 6;
+    static constexpr uint32_t a_zero_window_probe_ack = 1u << 7;
+    static constexpr uint32_t a_keep_alive_ack = 1u << 8;
+    static constexpr uint32_t a_out_of_order = 1u << 9;
+    static constexpr uint32_t a_fast_retransmission = 1u << 10;
+    static constexpr uint32_t a_window_update = 1u << 11;
+    static constexpr uint32_t a_window_full = 1u << 12;
+    static constexpr uint32_t a_spurious_retransmission = 1u << 13;
 
     // One direction's record (see the file comment).
     struct Flow {
         bool base_seq_set = false;
-        uint32_t base_seq = 0;            // ISN (or first seq - 1): tells a new SYN apart
-        uint32_t next_seq = 0;            // highest seq + len (+1 for SYN/FIN); 0 = unknown
-        int64_t next_seq_ts = 0;          // when next_seq last grew
-        uint32_t max_seq_to_be_acked = 0; // end of the contiguous data; 0 = unknown
-        uint32_t last_ack = 0;            // ACK field of the last packet (even without ACK)
-        int64_t last_ack_ts = 0;          // time of the last packet
-        uint32_t window = UINT32_MAX;     // raw window of the last packet; none yet = max
-        int win_scale = -1;               // -1 unknown, -2 off, else the shift
-        bool is_first_ack = false;        // the last window came with this side's SYN
-        int dup_ack_count = 0;            // duplicate ACKs in a row; -1 after "ACKed unseen"
-        uint32_t last_flags = 0;          // a_* of the last packet
+        uint32_t base_seq = 0;             // ISN (or first seq - 1): tells a new SYN apart
+        uint32_t next_seq = 0;             // highest seq + len (+1 for SYN/FIN); 0 = unknown
+        int64_t next_seq_ts = 0;           // when next_seq last grew
+        uint32_t max_seq_to_be_acked = 0;  // end of the contiguous data; 0 = unknown
+        uint32_t last_ack = 0;             // ACK field of the last packet (even without ACK)
+        int64_t last_ack_ts = 0;           // time of the last packet
+        uint32_t window = UINT32_MAX;      // raw window of the last packet; none yet = max
+        int win_scale = -1;                // -1 unknown, -2 off, else the shift
+        bool is_first_ack = false;         // the last window came with this side's SYN
+        int dup_ack_count = 0;             // duplicate ACKs in a row; -1 after "ACKed unseen"
+        uint32_t last_flags = 0;           // a_* of the last packet
     };
 
     // A packet as the analysis sees it.
@@ -145,8 +151,8 @@ private:
     static TcpAnalysisResult to_result(uint32_t found);
 
     Flow flows_[2];
-    int64_t last_syn_ts_ = 0;  // most recent SYN without ACK; 0 = none yet
-    int64_t first_rtt_ns_ = 0; // SYN to the first ACK; 0 = not measured yet
+    int64_t last_syn_ts_ = 0;   // most recent SYN without ACK; 0 = none yet
+    int64_t first_rtt_ns_ = 0;  // SYN to the first ACK; 0 = not measured yet
 };
 
 }  // namespace stethoscope::core
