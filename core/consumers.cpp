@@ -9,6 +9,7 @@ void Consumers::add(PluginInstance* plugin) {
     bool packets = t->session_packet != nullptr;
     plugins_.push_back(Entry{plugin, t, plugin->object(), packets});
     any_packets_ = any_packets_ || packets;
+    wants_closed_ = wants_closed_ || t->session_close != nullptr || t->session_summary != nullptr;
 }
 
 void Consumers::session_open(const sth_session_info& s, std::vector<ConsumerSlot>& slots) {

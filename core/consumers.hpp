@@ -26,6 +26,8 @@ class Consumers {
 public:
     void add(PluginInstance* plugin);
     size_t size() const { return plugins_.size(); }
+    // True when some consumer takes the session_closed event or adds to it.
+    bool wants_closed_event() const { return wants_closed_; }
 
     void session_open(const sth_session_info& s, std::vector<ConsumerSlot>& slots);
     void stream_data(const sth_session_info& s, std::vector<ConsumerSlot>& slots,
@@ -51,6 +53,7 @@ private:
     };
     std::vector<Entry> plugins_;
     bool any_packets_ = false;
+    bool wants_closed_ = false;
 };
 
 }  // namespace stethoscope::core

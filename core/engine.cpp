@@ -121,7 +121,7 @@ public:
         e_.consumers_.stream_gap(s_.info, s_.slots, g);
         ++s_.gaps_total;
         if (s_.gaps.size() < k_gap_list_max) s_.gaps.push_back({dir_, offset, length, reason});
-        if (sample(s_.gap_events)) {
+        if (sample(s_.gap_events) && e_.bus_.has_listeners()) {
             JsonWriter w;
             begin_event(w, ts, "gap", &s_.info);
             w.key("direction").value(k_dir_name[dir_]);
@@ -230,6 +230,7 @@ static void write_syn_options(JsonWriter& w, const char* key, const SynOptions& 
 }
 
 void Engine::publish_opened(const Session& s, const DecodedPacket& p, int64_t ts) {
+    if (!bus_.has_listeners()) return;
     JsonWriter w;
     begin_event(w, ts, "session_opened", &s.info);
     w.key("pickup").value(s.info.saw_syn == 0);
@@ -254,8 +255,13 @@ void Engine::process_decoded(const sth_packet& packet, const DecodedPacket& p, D
     if (st == DecodeStatus::ok) {
         bool from_a = false;
         FlowKey key = make_flow_key(p, from_a);
-        auto it = table_.find(key);
-        Session* s = it == table_.end() ? nullptr : it->second.get();
+        Session* s = nullptr;
+        if (last_session_ != nullptr && last_session_->key == key) {
+            s = last_session_;  // bulk transfers: the same flow packet after packet
+        } else {
+            auto it = table_.find(key);
+            s = it == table_.end() ? nullptr : it->second.get();
+        }
         bool bare_syn = (p.flags & (tcp_flag::syn | tcp_flag::ack)) == tcp_flag::syn;
         if (s != nullptr && bare_syn && (s->closing || s->streams[0].fin_seen() ||
                                          s->streams[1].fin_seen())) {
@@ -274,6 +280,7 @@ void Engine::process_decoded(const sth_packet& packet, const DecodedPacket& p, D
         }
         if (s != nullptr) {
             uint8_t dir = (from_a == s->client_is_a) ? STH_DIR_REQUESTS : STH_DIR_RESPONSES;
+            last_session_ = s;
             handle(*s, packet, p, dir);
         }
     }
@@ -394,6 +401,7 @@ void Engine::classify(Session& s, const DecodedPacket& p, uint8_t dir, int64_t t
 
 void Engine::publish_anomaly(const Session& s, const char* type, uint8_t dir,
                              const DecodedPacket& p, int64_t ts) {
+    if (!bus_.has_listeners()) return;
     JsonWriter w;
     begin_event(w, ts, type, &s.info);
     w.key("direction").value(k_dir_name[dir]);
@@ -425,10 +433,13 @@ void Engine::close_session(Session& s, const char* reason, int64_t ts) {
     publish_closed(s, reason, ended_itself ? s.last_ts : ts);
     ++stats_.sessions_closed;
     lru_.erase(s.lru_pos);
+    if (last_session_ == &s) last_session_ = nullptr;
     table_.erase(s.key);  // destroys s
 }
 
 void Engine::publish_closed(Session& s, const char* reason, int64_t ts) {
+    // Nobody to tell: skip building the event (control-only runs without a listener).
+    if (!bus_.has_listeners() && !consumers_.wants_closed_event()) return;
     JsonWriter w;
     begin_event(w, ts, "session_closed", &s.info);
     w.key("reason").value(reason);

@@ -108,6 +108,7 @@ private:
     std::deque<Closing> handshakes_;  // bare SYNs; `deadline` holds the SYN's time
     EngineStats stats_;
     DecodedPacket decoded_;
+    Session* last_session_ = nullptr;  // the previous packet's session (skips a lookup)
     int64_t now_ = 0;
     int64_t next_expiry_check_ = 0;
 };

@@ -4,6 +4,8 @@
 
 #include <arpa/inet.h>
 
+#include <charconv>
+#include <climits>
 #include <cstdio>
 #include <ctime>
 
@@ -16,16 +18,38 @@ std::string format_ts(int64_t ts_ns) {
         us += 1000000;
         secs -= 1;
     }
-    std::time_t t = static_cast<std::time_t>(secs);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[48];
-    size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-    std::snprintf(buf + n, sizeof buf - n, ".%06lldZ", static_cast<long long>(us));
-    return buf;
+    // strftime once per second per thread: events come in bursts within one second.
+    thread_local int64_t cached_secs = INT64_MIN;
+    thread_local char prefix[32];
+    thread_local size_t prefix_len = 0;
+    if (secs != cached_secs) {
+        std::time_t t = static_cast<std::time_t>(secs);
+        std::tm tm{};
+        gmtime_r(&t, &tm);
+        prefix_len = std::strftime(prefix, sizeof prefix, "%Y-%m-%dT%H:%M:%S.", &tm);
+        cached_secs = secs;
+    }
+    std::string out(prefix, prefix_len);
+    char frac[8];
+    for (int i = 5; i >= 0; --i) {
+        frac[i] = static_cast<char>('0' + us % 10);
+        us /= 10;
+    }
+    frac[6] = 'Z';
+    out.append(frac, 7);
+    return out;
 }
 
 std::string format_ip(const sth_endpoint& e) {
+    if (e.family == 4) {  // the common case, without inet_ntop's locale-free sprintf
+        char buf[16];
+        char* p = buf;
+        for (int i = 0; i < 4; ++i) {
+            if (i != 0) *p++ = '.';
+            p = std::to_chars(p, buf + sizeof buf, static_cast<unsigned>(e.addr[i])).ptr;
+        }
+        return std::string(buf, static_cast<size_t>(p - buf));
+    }
     char buf[INET6_ADDRSTRLEN] = {0};
     inet_ntop(e.family == 6 ? AF_INET6 : AF_INET, e.addr, buf, sizeof buf);
     return buf;

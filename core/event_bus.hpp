@@ -38,6 +38,9 @@ public:
     void publish(std::string_view type, std::string_view json, uint64_t uid);
 
     uint64_t published() const { return published_; }
+    // False when nothing would receive an event (no stdout, no subscriber): callers may
+    // then skip building it. Fixed once start-up is over.
+    bool has_listeners() const { return to_stdout_ || !subscribers_.empty(); }
 
 private:
     std::mutex mutex_;

@@ -2,6 +2,7 @@
 // the string's, no DOM). Callers are responsible for well-formed nesting.
 #pragma once
 
+#include <charconv>
 #include <cstdint>
 #include <cstdio>
 #include <string>
@@ -22,11 +23,13 @@ public:
         first_ = true;  // the value follows without a comma
         return *this;
     }
+    // Reserves room for a typical event.
+    JsonWriter() { out_.reserve(512); }
     JsonWriter& value(std::string_view s) { comma(); quoted(s); return *this; }
     JsonWriter& value(const char* s) { return value(std::string_view(s)); }
     JsonWriter& value(bool b) { comma(); out_ += b ? "true" : "false"; return *this; }
-    JsonWriter& value(uint64_t v) { comma(); out_ += std::to_string(v); return *this; }
-    JsonWriter& value(int64_t v) { comma(); out_ += std::to_string(v); return *this; }
+    JsonWriter& value(uint64_t v) { comma(); number(v); return *this; }
+    JsonWriter& value(int64_t v) { comma(); number(v); return *this; }
     JsonWriter& value(uint32_t v) { return value(static_cast<uint64_t>(v)); }
     JsonWriter& value(int v) { return value(static_cast<int64_t>(v)); }
     JsonWriter& value(double v) {
@@ -57,8 +60,24 @@ private:
         if (!first_) out_ += ',';
         first_ = false;
     }
+    template <class T>
+    void number(T v) {
+        char buf[24];
+        auto r = std::to_chars(buf, buf + sizeof buf, v);
+        out_.append(buf, static_cast<size_t>(r.ptr - buf));
+    }
+    static bool plain(std::string_view s) {
+        for (char c : s)
+            if (c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20) return false;
+        return true;
+    }
     void quoted(std::string_view s) {
         out_ += '"';
+        if (plain(s)) {  // the common case: nothing to escape
+            out_.append(s.data(), s.size());
+            out_ += '"';
+            return;
+        }
         for (char c : s) {
             switch (c) {
                 case '"': out_ += "\\\""; break;

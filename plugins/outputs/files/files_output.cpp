@@ -71,6 +71,9 @@ void* FilesOutput::session_open(const sth_session_info& s) {
     const char* names[2] = {"requests.bin", "responses.bin"};
     for (int d = 0; d < 2; ++d) {
         files->stream[d] = ec ? nullptr : std::fopen((folder / names[d]).string().c_str(), "wb");
+        // 32 KiB instead of stdio's 4 KiB: an eighth of the write calls on bulk streams;
+        // stdio allocates it only once the first byte is written.
+        if (files->stream[d] != nullptr) std::setvbuf(files->stream[d], nullptr, _IOFBF, 32 << 10);
         if (files->stream[d] == nullptr && !files->error_logged) {
             files->error_logged = true;
             write_errors_.add();
