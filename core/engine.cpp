@@ -101,7 +101,9 @@ struct Session {
     uint32_t gap_events = 0;
     std::vector<GapRecord> gaps;
     uint64_t gaps_total = 0;
-    std::list<Session*>::iterator lru_pos;
+    uint64_t hash = 0;                // FlowKeyHash of key
+    Session* lru_prev = nullptr;      // intrusive activity list (Engine::lru_head_)
+    Session* lru_next = nullptr;
 };
 
 // Adapts one direction of a session to the reassembler's output interface.
@@ -157,7 +159,13 @@ Engine::Engine(EngineConfig config, Consumers& consumers, EventBus& bus)
     budget_.global_cap = config_.reassembly.global_memcap_bytes;
 }
 
-Engine::~Engine() = default;
+Engine::~Engine() {
+    while (lru_head_ != nullptr) {  // sessions left open (close_all was not called)
+        Session* s = lru_head_;
+        lru_unlink(*s);
+        delete s;
+    }
+}
 
 bool Engine::first_packet_is_client(const DecodedPacket& p, bool from_a, const FlowKey& key) const {
     using namespace tcp_flag;
@@ -187,15 +195,33 @@ bool Engine::first_packet_is_client(const DecodedPacket& p, bool from_a, const F
     return p.src_port > p.dst_port || (p.src_port == p.dst_port && from_a);
 }
 
-Session* Engine::open_session(const FlowKey& key, bool from_a, const DecodedPacket& p, int64_t ts) {
-    if (table_.size() >= config_.reassembly.max_sessions && !lru_.empty()) {
-        Session* victim = lru_.front();
+Session* Engine::find_session(const FlowKey& key, uint64_t hash) const {
+    return table_.find(key, hash);
+}
+
+void Engine::lru_unlink(Session& s) {
+    (s.lru_prev != nullptr ? s.lru_prev->lru_next : lru_head_) = s.lru_next;
+    (s.lru_next != nullptr ? s.lru_next->lru_prev : lru_tail_) = s.lru_prev;
+    s.lru_prev = s.lru_next = nullptr;
+}
+
+void Engine::lru_append(Session& s) {
+    s.lru_prev = lru_tail_;
+    s.lru_next = nullptr;
+    (lru_tail_ != nullptr ? lru_tail_->lru_next : lru_head_) = &s;
+    lru_tail_ = &s;
+}
+
+Session* Engine::open_session(const FlowKey& key, uint64_t hash, bool from_a,
+                              const DecodedPacket& p, int64_t ts) {
+    if (table_.size() >= config_.reassembly.max_sessions && lru_head_ != nullptr) {
+        Session* victim = lru_head_;
         ++stats_.sessions_evicted;
         close_session(*victim, "evicted", ts);
     }
-    auto owned = std::make_unique<Session>(config_.reassembly.flow_memcap_bytes, &budget_);
-    Session& s = *owned;
+    Session& s = *new Session(config_.reassembly.flow_memcap_bytes, &budget_);
     s.key = key;
+    s.hash = hash;
     bool sender_is_client = first_packet_is_client(p, from_a, key);
     s.client_is_a = sender_is_client == from_a;
     s.info.struct_size = sizeof(sth_session_info);
@@ -210,9 +236,8 @@ Session* Engine::open_session(const FlowKey& key, bool from_a, const DecodedPack
         handshakes_.push_back({ts, key, s.info.uid});
     else
         s.handshake_done = true;
-    lru_.push_back(&s);
-    s.lru_pos = std::prev(lru_.end());
-    table_.emplace(key, std::move(owned));
+    lru_append(s);
+    table_.insert(hash, &s);
     ++stats_.sessions_opened;
     consumers_.session_open(s.info, s.slots);
     publish_opened(s, p, ts);
@@ -256,11 +281,13 @@ void Engine::process_decoded(const sth_packet& packet, const DecodedPacket& p, D
         bool from_a = false;
         FlowKey key = make_flow_key(p, from_a);
         Session* s = nullptr;
+        uint64_t hash = 0;
         if (last_session_ != nullptr && last_session_->key == key) {
             s = last_session_;  // bulk transfers: the same flow packet after packet
+            hash = s->hash;
         } else {
-            auto it = table_.find(key);
-            s = it == table_.end() ? nullptr : it->second.get();
+            hash = FlowKeyHash{}(key);
+            s = find_session(key, hash);
         }
         bool bare_syn = (p.flags & (tcp_flag::syn | tcp_flag::ack)) == tcp_flag::syn;
         if (s != nullptr && bare_syn && (s->closing || s->streams[0].fin_seen() ||
@@ -275,7 +302,7 @@ void Engine::process_decoded(const sth_packet& packet, const DecodedPacket& p, D
             if (!starts) {
                 ++stats_.no_session;
             } else {
-                s = open_session(key, from_a, p, ts);
+                s = open_session(key, hash, from_a, p, ts);
             }
         }
         if (s != nullptr) {
@@ -321,7 +348,10 @@ void Engine::note_header(Session& s, const DecodedPacket& p, uint8_t dir) {
 void Engine::handle(Session& s, const sth_packet& raw, const DecodedPacket& p, uint8_t dir) {
     int64_t ts = raw.ts_ns;
     s.last_ts = std::max(s.last_ts, ts);
-    lru_.splice(lru_.end(), lru_, s.lru_pos);
+    if (lru_tail_ != &s) {
+        lru_unlink(s);
+        lru_append(s);
+    }
     ++s.packets[dir];
 
     sth_segment seg{sizeof(sth_segment), dir, p.flags, p.seq, p.ack, p.window, p.payload_len,
@@ -432,9 +462,10 @@ void Engine::close_session(Session& s, const char* reason, int64_t ts) {
     bool ended_itself = r == "fin" || r == "rst" || r == "end_of_input" || r == "reused";
     publish_closed(s, reason, ended_itself ? s.last_ts : ts);
     ++stats_.sessions_closed;
-    lru_.erase(s.lru_pos);
+    lru_unlink(s);
     if (last_session_ == &s) last_session_ = nullptr;
-    table_.erase(s.key);  // destroys s
+    table_.erase(s.hash, &s);
+    delete &s;
 }
 
 void Engine::publish_closed(Session& s, const char* reason, int64_t ts) {
@@ -486,8 +517,8 @@ void Engine::expire(int64_t now) {
     while (!closing_.empty() && closing_.front().deadline <= now) {
         Closing c = closing_.front();
         closing_.pop_front();
-        auto it = table_.find(c.key);
-        if (it != table_.end() && it->second->info.uid == c.uid) close_session(*it->second, "fin", now);
+        Session* s = find_session(c.key, FlowKeyHash{}(c.key));
+        if (s != nullptr && s->info.uid == c.uid) close_session(*s, "fin", now);
     }
     // Handshakes that never finish time out quickly; under memory pressure (the table
     // half full) four times quicker.
@@ -496,13 +527,13 @@ void Engine::expire(int64_t now) {
     while (!handshakes_.empty() && handshakes_.front().deadline + handshake <= now) {
         Closing c = handshakes_.front();
         handshakes_.pop_front();
-        auto it = table_.find(c.key);
-        if (it != table_.end() && it->second->info.uid == c.uid && !it->second->handshake_done)
-            close_session(*it->second, "handshake_timeout", now);
+        Session* s = find_session(c.key, FlowKeyHash{}(c.key));
+        if (s != nullptr && s->info.uid == c.uid && !s->handshake_done)
+            close_session(*s, "handshake_timeout", now);
     }
     auto idle = static_cast<int64_t>(config_.reassembly.idle_timeout_sec * k_ns);
-    while (!lru_.empty() && lru_.front()->last_ts + idle <= now)
-        close_session(*lru_.front(), "idle", now);
+    while (lru_head_ != nullptr && lru_head_->last_ts + idle <= now)
+        close_session(*lru_head_, "idle", now);
 }
 
 void Engine::advance_clock(int64_t now_ns) {
@@ -511,8 +542,8 @@ void Engine::advance_clock(int64_t now_ns) {
 }
 
 void Engine::close_all(const char* reason) {
-    while (!lru_.empty()) {
-        Session& s = *lru_.front();
+    while (lru_head_ != nullptr) {
+        Session& s = *lru_head_;
         close_session(s, s.closing ? "fin" : reason, std::max(now_, s.last_ts));
     }
     closing_.clear();

@@ -23,6 +23,7 @@
 #include "decoder.hpp"
 #include "event_bus.hpp"
 #include "flow_key.hpp"
+#include "flow_table.hpp"
 #include "reassembler.hpp"
 #include "relaxed_counter.hpp"
 
@@ -77,7 +78,8 @@ public:
 
 private:
     friend class DirectionSink;
-    Session* open_session(const FlowKey& key, bool from_a, const DecodedPacket& p, int64_t ts);
+    Session* open_session(const FlowKey& key, uint64_t hash, bool from_a, const DecodedPacket& p,
+                          int64_t ts);
     void handle(Session& s, const sth_packet& raw, const DecodedPacket& p, uint8_t dir);
     void note_header(Session& s, const DecodedPacket& p, uint8_t dir);
     void classify(Session& s, const DecodedPacket& p, uint8_t dir, int64_t ts, sth_segment& seg);
@@ -97,8 +99,13 @@ private:
     Consumers& consumers_;
     EventBus& bus_;
     ReassemblyBudget budget_;
-    std::unordered_map<FlowKey, std::unique_ptr<Session>, FlowKeyHash> table_;
-    std::list<Session*> lru_;  // front = least recently active
+    FlowTable<Session, FlowKey> table_;
+    // Sessions by last activity, intrusive (Session::lru_prev/next): head = least recent.
+    Session* lru_head_ = nullptr;
+    Session* lru_tail_ = nullptr;
+    void lru_unlink(Session& s);
+    void lru_append(Session& s);
+    Session* find_session(const FlowKey& key, uint64_t hash) const;
     struct Closing {
         int64_t deadline;
         FlowKey key;

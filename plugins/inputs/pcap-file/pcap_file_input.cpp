@@ -76,7 +76,7 @@ private:
 };
 
 PcapFileInput::PcapFileInput(const Host& host, Config config)
-    : InputPlugin(host), config_(std::move(config)), packets_(host.counter("packets")) {}
+    : InputPlugin(host), config_(std::move(config)) {}
 
 void PcapFileInput::run() {
     if (is_pcapng(config_.file)) {
@@ -111,16 +111,17 @@ void PcapFileInput::run_libpcap() {
         const u_char* data = nullptr;
         int rc = pcap_next_ex(p.get(), &hdr, &data);
         if (rc == PCAP_ERROR_BREAK) break;  // end of file
-        if (rc == PCAP_ERROR)
+        if (rc == PCAP_ERROR) {
+            host_.report_capture_stats(count, 0, 0);
             throw std::runtime_error("capture " + config_.file + " is damaged after packet " +
                                      std::to_string(count) + ": " + pcap_geterr(p.get()));
+        }
         if (rc != 1) continue;
         pkt.ts_ns = static_cast<int64_t>(hdr->ts.tv_sec) * 1000000000 + hdr->ts.tv_usec;
         pkt.caplen = hdr->caplen;
         pkt.len = hdr->len;
         pkt.data = data;
         ++count;
-        packets_.add();
         if (host_.submit_packet(pkt, true) == STH_STOPPED) break;
     }
     host_.report_capture_stats(count, 0, 0);
@@ -150,6 +151,7 @@ uint64_t PcapFileInput::deliver_native(PcapngReader& reader, LinktypeFilters& fi
         try {
             if (!reader.next(p)) break;
         } catch (const PcapngError& e) {
+            host_.report_capture_stats(count, 0, 0);
             throw std::runtime_error("capture " + config_.file + " is damaged after packet " +
                                      std::to_string(count) + ": " + e.what());
         }
@@ -161,7 +163,6 @@ uint64_t PcapFileInput::deliver_native(PcapngReader& reader, LinktypeFilters& fi
         pkt.data = p.data;
         if (!filters.matches(pkt)) continue;
         ++count;
-        packets_.add();
         if (host_.submit_packet(pkt, true) == STH_STOPPED) break;
     }
     return count;

@@ -38,7 +38,6 @@ private:
     uint64_t deliver_native(PcapngReader& reader, LinktypeFilters& filters);
 
     Config config_;
-    Counter packets_;
 };
 
 }  // namespace stethoscope::pcap_file
