@@ -93,7 +93,7 @@ expect wrong_kind 3 "stethoscope: plugin $(dirname "$bin")/plugins/stethoscope-f
 expect unreadable_capture 4 "stethoscope: cannot read capture $work/none.pcap: $work/none.pcap: No such file or directory" \
     -- --log-level warning -r "$work/none.pcap"
 config bad_filter '{ "capture": { "mode": "filter", "filter": "tcp port nope" } }'
-expect bad_filter 4 'stethoscope: capture filter "tcp port nope" does not compile: unknown port '"'"'nope'"'"'' \
+expect bad_filter 4 'stethoscope: capture filter "tcp port nope" does not compile for link type EN10MB: unknown port '"'"'nope'"'"'' \
     -- --log-level warning -c "$work/bad_filter.json" -r config/sample-http.pcap
 
 # --- a plugin built against an older, smaller SDK loads and runs in the real binary ----

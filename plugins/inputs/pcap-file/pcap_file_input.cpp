@@ -1,5 +1,6 @@
 #include "pcap_file_input.hpp"
 
+#include "mapped_pcap.hpp"
 #include "pcapng_reader.hpp"
 
 #include <pcap/pcap.h>
@@ -82,8 +83,44 @@ void PcapFileInput::run() {
     if (is_pcapng(config_.file)) {
         const std::set<int32_t> linktypes = pcapng_link_types(config_.file);
         if (linktypes.size() > 1) return run_native(linktypes);
+    } else if (MappedPcap::handles(config_.file)) {
+        return run_mapped();
     }
     run_libpcap();
+}
+
+void PcapFileInput::run_mapped() {
+    std::unique_ptr<MappedPcap> file;
+    try {
+        file = std::make_unique<MappedPcap>(config_.file);
+    } catch (const MappedPcapError& e) {
+        throw std::runtime_error("cannot read capture " + config_.file + ": " + e.what());
+    }
+    sth_packet pkt{};
+    pkt.struct_size = sizeof(sth_packet);
+    pkt.linktype = dlt_of_linktype(file->linktype());
+    LinktypeFilters filters(config_.bpf);
+    filters.prepare(pkt.linktype);
+    host_.info("reading " + config_.file + " (link type " + linktype_name(pkt.linktype) + ")");
+    uint64_t count = 0;
+    MappedPacket m{};
+    for (;;) {
+        try {
+            if (!file->next(m)) break;
+        } catch (const MappedPcapError& e) {
+            host_.report_capture_stats(count, 0, 0);
+            throw std::runtime_error("capture " + config_.file + " is damaged after packet " +
+                                     std::to_string(count) + ": " + e.what());
+        }
+        pkt.ts_ns = m.ts_ns;
+        pkt.caplen = m.caplen;
+        pkt.len = m.len;
+        pkt.data = m.data;
+        if (!filters.matches(pkt)) continue;
+        ++count;
+        if (host_.submit_packet(pkt, true) == STH_STOPPED) break;
+    }
+    host_.report_capture_stats(count, 0, 0);
 }
 
 void PcapFileInput::run_libpcap() {
