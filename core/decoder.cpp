@@ -295,16 +295,25 @@ DecodeStatus ipv6(const uint8_t* d, uint32_t cap, bool cut_by_snaplen, DecodedPa
 
 bool tcp_checksum_valid(uint8_t ip_version, const uint8_t* src, const uint8_t* dst,
                         const uint8_t* segment, uint32_t length) {
-    const size_t alen = ip_version == 6 ? 16 : 4;
-    uint64_t acc = sum_bytes(src, alen, 0);
-    acc = sum_bytes(dst, alen, acc);
-    // Protocol and length as they would sit in memory (network order).
-    uint8_t tail[8] = {0, 6, 0, 0, static_cast<uint8_t>(length >> 24),
-                       static_cast<uint8_t>(length >> 16), static_cast<uint8_t>(length >> 8),
-                       static_cast<uint8_t>(length)};
-    acc = sum_bytes(tail, 8, acc);
-    acc = sum_bytes(segment, length, acc);
-    return fold(acc) == 0xffff;
+    // The pseudo-header as 32-bit words: the addresses, then zero, protocol 6 and the
+    // length as they would sit in memory (network order). Summed the same way as the
+    // segment (native 32-bit words into 64 bits), so the fold below treats them alike.
+    const size_t words = ip_version == 6 ? 4 : 1;
+    uint64_t acc = 0;
+    for (size_t i = 0; i < words; ++i) {
+        uint32_t a, b;
+        std::memcpy(&a, src + 4 * i, 4);
+        std::memcpy(&b, dst + 4 * i, 4);
+        acc += uint64_t{a} + b;
+    }
+    const uint8_t tail[8] = {0, 6, 0, 0, static_cast<uint8_t>(length >> 24),
+                             static_cast<uint8_t>(length >> 16), static_cast<uint8_t>(length >> 8),
+                             static_cast<uint8_t>(length)};
+    uint32_t t0, t1;
+    std::memcpy(&t0, tail, 4);
+    std::memcpy(&t1, tail + 4, 4);
+    acc += uint64_t{t0} + t1;
+    return fold(sum_bytes(segment, length, acc)) == 0xffff;
 }
 
 const char* decode_status_name(DecodeStatus s) {
