@@ -245,6 +245,7 @@ DecodeStatus ipv6(const uint8_t* d, uint32_t cap, bool cut_by_snaplen, DecodedPa
     for (int hops = 0; hops < 16; ++hops) {
         switch (next) {
             case 6: {
+                if (off > limit) return DecodeStatus::tcp_truncated;  // headers ran past a snaplen cut
                 out.ip_version = 6;
                 std::memcpy(out.src.data(), d + 8, 16);
                 std::memcpy(out.dst.data(), d + 24, 16);
@@ -261,6 +262,7 @@ DecodeStatus ipv6(const uint8_t* d, uint32_t cap, bool cut_by_snaplen, DecodedPa
                 next_at = off;
                 off += len;
                 if (off > total) return DecodeStatus::ipv6_bad_extension;
+                if (off > limit) return DecodeStatus::ip_truncated;
                 break;
             }
             case 51: {  // AH: length in 4-octet units minus 2
@@ -270,10 +272,12 @@ DecodeStatus ipv6(const uint8_t* d, uint32_t cap, bool cut_by_snaplen, DecodedPa
                 next_at = off;
                 off += len;
                 if (off > total) return DecodeStatus::ipv6_bad_extension;
+                if (off > limit) return DecodeStatus::ip_truncated;
                 break;
             }
             case 44: {
-                if (off + 8 > limit) return DecodeStatus::ipv6_bad_extension;
+                if (off + 8 > limit) return off + 8 > total ? DecodeStatus::ipv6_bad_extension
+                                                            : DecodeStatus::ip_truncated;
                 if (d[off] != 6) return DecodeStatus::not_tcp;
                 if (total > cap) return DecodeStatus::ip_truncated;
                 std::memcpy(out.src.data(), d + 8, 16);

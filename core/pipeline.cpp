@@ -3,6 +3,7 @@
 #include "flow_key.hpp"
 
 #include <chrono>
+#include <thread>
 
 namespace stethoscope::core {
 
@@ -52,6 +53,7 @@ sth_result Pipeline::submit(const sth_packet& packet, bool blocking) {
 void Pipeline::route(const sth_packet& packet, const DecodedPacket& decoded, DecodeStatus status,
                      bool blocking) {
     if (rings_.empty()) {
+        if (packet.ts_ns > latest_ts_) latest_ts_ = packet.ts_ns;
         engines_[0]->process_decoded(packet, decoded, status);
         return;
     }
@@ -73,6 +75,16 @@ void Pipeline::route(const sth_packet& packet, const DecodedPacket& decoded, Dec
     if (pushed) ring.wake_consumer();
     if (packet.ts_ns > latest_ts_) latest_ts_ = packet.ts_ns;
     if (latest_ts_ >= next_tick_) tick_all(latest_ts_, blocking);
+}
+
+void Pipeline::advance_clock(int64_t now_ns) {
+    if (now_ns <= latest_ts_) return;
+    latest_ts_ = now_ns;
+    if (rings_.empty()) {
+        engines_[0]->advance_clock(now_ns);
+        return;
+    }
+    tick_all(now_ns, false);
 }
 
 void Pipeline::tick_all(int64_t ts_ns, bool blocking) {
@@ -100,7 +112,14 @@ void Pipeline::worker_loop(unsigned index) {
             continue;
         }
         if (ring.closed_and_empty()) break;
-        ring.wait(std::chrono::milliseconds(100));
+        // Spin a little before sleeping: at moderate rates the next packet is usually
+        // microseconds away, and a sleep costs the producer a futex wake per packet.
+        bool arrived = false;
+        for (int i = 0; i < 256 && !arrived; ++i) {
+            std::this_thread::yield();
+            arrived = ring.peek(p);
+        }
+        if (!arrived) ring.wait(std::chrono::milliseconds(100));
     }
     // Sessions are closed on the thread that owns them.
     engine.close_all(close_reason_);

@@ -32,6 +32,9 @@ public:
 
     // Input thread. Returns STH_OK, or STH_DROPPED (live, ring full: counted).
     sth_result submit(const sth_packet& packet, bool blocking);
+    // Input thread: no packet until `now_ns` (a quiet live capture); moves every
+    // engine's clock forward so FIN grace, idle and handshake timeouts still fire.
+    void advance_clock(int64_t now_ns);
     // Input thread, at the end: drains the rings, closes every session on its own
     // worker with `reason`, joins the workers.
     void finish(const char* reason);

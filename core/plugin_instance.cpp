@@ -31,6 +31,7 @@ PluginInstance::PluginInstance(std::shared_ptr<PluginLibrary> library, const Plu
     api_.submit_packet = &host_submit;
     api_.report_capture_stats = &host_capture_stats;
     api_.stop_requested = &host_stop_requested;
+    api_.idle = &host_idle;
     object_ = t.create(&api_, err, sizeof err);
     if (object_ == nullptr)
         throw PluginError("plugin " + name_ + " (" + library_->file.string() +
@@ -74,6 +75,8 @@ sth_result PluginInstance::host_submit(void* ctx, const sth_packet* packet, int 
 void PluginInstance::host_capture_stats(void* ctx, uint64_t r, uint64_t k, uint64_t i) {
     self(ctx).services_.report_capture_stats(r, k, i);
 }
+void PluginInstance::host_idle(void* ctx, int64_t now_ns) { self(ctx).services_.idle(now_ns); }
+
 int PluginInstance::host_stop_requested(void* ctx) {
     return self(ctx).services_.stop_requested() ? 1 : 0;
 }

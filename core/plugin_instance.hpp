@@ -22,6 +22,7 @@ public:
     virtual void report_capture_stats(uint64_t received, uint64_t dropped_kernel,
                                       uint64_t dropped_interface) = 0;
     virtual bool stop_requested() const = 0;
+    virtual void idle(int64_t now_ns) = 0;
 };
 
 class PluginInstance {
@@ -50,6 +51,7 @@ private:
     static sth_result host_submit(void* ctx, const sth_packet* packet, int blocking);
     static void host_capture_stats(void* ctx, uint64_t r, uint64_t k, uint64_t i);
     static int host_stop_requested(void* ctx);
+    static void host_idle(void* ctx, int64_t now_ns);
 
     std::shared_ptr<PluginLibrary> library_;
     HostServices& services_;

@@ -30,6 +30,7 @@ void StreamReassembler::deliver(uint64_t offset, const uint8_t* data, uint64_t s
 }
 
 void StreamReassembler::gap_to(uint64_t offset, const char* reason, int64_t ts, StreamSink& sink) {
+    if (fin_offset_ && offset > *fin_offset_) offset = *fin_offset_;  // the stream ends there
     if (offset <= next_) return;
     uint64_t len = offset - next_;
     sink.stream_gap(next_, len, reason, ts);
@@ -73,12 +74,30 @@ void StreamReassembler::drain(int64_t ts, StreamSink& sink) {
     }
 }
 
+void StreamReassembler::drop_beyond_fin() {
+    // Nothing at or past the FIN's sequence number is stream data.
+    while (!pending_.empty()) {
+        auto last = std::prev(pending_.end());
+        const uint64_t start = last->first, end = start + last->second.bytes.size();
+        if (end <= *fin_offset_) break;
+        if (start >= *fin_offset_) {
+            erase_piece(last);
+            continue;
+        }
+        const uint64_t keep = *fin_offset_ - start;
+        release(end - start - keep);
+        last->second.bytes.resize(keep);
+        break;
+    }
+}
+
 bool StreamReassembler::buffer(uint64_t offset, const uint8_t* data, uint64_t size, bool verified) {
     // Insert the parts of [offset, offset+size) that no buffered segment covers; a valid
     // copy also replaces unverified bytes. Returns true on a conflicting valid overlap.
     bool conflict = false;
     uint64_t cur = offset;
-    const uint64_t end = offset + size;
+    uint64_t end = offset + size;
+    if (fin_offset_ && end > *fin_offset_) end = std::max(offset, *fin_offset_);
     while (cur < end) {
         auto it = pending_.upper_bound(cur);
         if (it != pending_.begin()) {
@@ -140,8 +159,11 @@ SegmentOutcome StreamReassembler::add_segment(uint32_t seq, const uint8_t* data,
         next_ = 0;
     }
     int64_t off = offset_of(seq);
-    if (fin && verified && !fin_offset_ && off + static_cast<int64_t>(length) >= 0)
+    if (fin && verified && !fin_offset_ && off + static_cast<int64_t>(length) >= 0 &&
+        static_cast<uint64_t>(off + static_cast<int64_t>(length)) >= next_) {
         fin_offset_ = static_cast<uint64_t>(off + static_cast<int64_t>(length));
+        drop_beyond_fin();
+    }
     if (length == 0) return out;
     // Bytes before offset 0 (before the SYN, or before the first byte of a pickup).
     if (off < 0) {
@@ -228,6 +250,7 @@ void StreamReassembler::split_verified(std::map<uint64_t, Pending>::iterator it,
 }
 
 void StreamReassembler::flush(int64_t ts, StreamSink& sink) {
+    if (fin_offset_) drop_beyond_fin();
     drain(ts, sink);
     while (!pending_.empty()) {
         auto first = pending_.begin();

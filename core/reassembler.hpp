@@ -107,6 +107,7 @@ private:
     void insert_piece(std::map<uint64_t, Pending>::iterator hint, uint64_t offset,
                       const uint8_t* data, uint64_t size, bool verified);
     void erase_piece(std::map<uint64_t, Pending>::iterator it);
+    void drop_beyond_fin();
     void split_verified(std::map<uint64_t, Pending>::iterator it, uint64_t from, uint64_t n);
     void enforce_caps(int64_t ts, StreamSink& sink);
     void release(uint64_t bytes);

@@ -82,7 +82,11 @@ void Runtime::shutdown() {
     log_info("done: " + std::to_string(st.packets) + " packets, " +
              std::to_string(st.sessions_opened) + " sessions, " + std::to_string(st.stream_bytes) +
              " stream bytes, " + std::to_string(st.gap_bytes) + " gap bytes, " +
-             std::to_string(malformed) + " malformed packets");
+             std::to_string(malformed) + " malformed packets; received " +
+             std::to_string(input_received_.load()) + ", dropped: kernel " +
+             std::to_string(input_dropped_kernel_.load()) + ", interface " +
+             std::to_string(input_dropped_interface_.load()) + ", queue full " +
+             std::to_string(pipeline_->ring_drops()));
 }
 
 namespace {
@@ -177,6 +181,10 @@ sth_result Runtime::submit_packet(const sth_packet& packet, bool blocking) {
     if (packet.ts_ns > last_ts_.load(std::memory_order_relaxed))
         last_ts_.store(packet.ts_ns, std::memory_order_relaxed);
     return pipeline_->submit(packet, blocking);
+}
+
+void Runtime::idle(int64_t now_ns) {
+    if (started_ && !shut_down_) pipeline_->advance_clock(now_ns);
 }
 
 void Runtime::report_capture_stats(uint64_t received, uint64_t dropped_kernel,

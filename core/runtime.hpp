@@ -58,6 +58,7 @@ public:
     void report_capture_stats(uint64_t received, uint64_t dropped_kernel,
                               uint64_t dropped_interface) override;
     bool stop_requested() const override { return stop_.load(std::memory_order_relaxed); }
+    void idle(int64_t now_ns) override;
 
 private:
     std::unique_ptr<PluginInstance> make(PluginHost& host, const PluginSection& section);

@@ -34,9 +34,9 @@ extern "C" {
 #endif
 
 #define STH_ABI_MAJOR 1
-#define STH_ABI_MINOR 0
+#define STH_ABI_MINOR 1
 /* Bumped with every edit of this file; checked by abi_version_test against its hash. */
-#define STH_ABI_HEADER_REVISION 1
+#define STH_ABI_HEADER_REVISION 2
 
 /* The one exported symbol of every plugin: `const sth_plugin_descriptor* NAME(void)`. */
 #define STH_PLUGIN_ENTRY_SYMBOL "stethoscope_plugin_descriptor"
@@ -208,6 +208,10 @@ typedef struct sth_host_api {
                                  uint64_t dropped_interface);
     /* 1 once the host wants every plugin to wind down (signal, end of input). */
     int (*stop_requested)(void* ctx);
+    /* Since 1.1. Inputs only (live captures): no packet arrived up to `now_ns` (Unix
+     * nanoseconds), so the engines' clocks may move on and timeouts fire on a quiet
+     * link. Call it from the thread that submits packets, e.g. after an idle poll. */
+    void (*idle)(void* ctx, int64_t now_ns);
 } sth_host_api;
 
 /* The plugin's function table. Entries a kind does not use are NULL. Every function is

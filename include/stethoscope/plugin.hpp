@@ -101,6 +101,11 @@ public:
         api_->report_capture_stats(api_->ctx, received, dropped_kernel, dropped_interface);
     }
     bool stop_requested() const { return api_->stop_requested(api_->ctx) != 0; }
+    // Inputs: nothing arrived up to `now_ns`; a no-op on hosts older than ABI 1.1.
+    void idle(int64_t now_ns) const {
+        if (STH_HAS_FIELD(api_, sth_host_api, idle) && api_->idle != nullptr)
+            api_->idle(api_->ctx, now_ns);
+    }
     const sth_host_api* raw() const { return api_; }
 
 private:

@@ -36,6 +36,7 @@ public:
     }
     void report_capture_stats(uint64_t, uint64_t, uint64_t) override {}
     bool stop_requested() const override { return false; }
+    void idle(int64_t) override {}
 };
 
 }  // namespace stethoscope::test

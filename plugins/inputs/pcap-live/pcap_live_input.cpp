@@ -63,8 +63,8 @@ pcap_t* PcapLiveInput::open_handle() {
     pcap_set_snaplen(p, config_.snaplen);
     pcap_set_promisc(p, config_.promiscuous ? 1 : 0);
     pcap_set_buffer_size(p, static_cast<int>(config_.buffer_bytes));
-    pcap_set_immediate_mode(p, 1);
-    pcap_set_timeout(p, 100);
+    pcap_set_immediate_mode(p, config_.immediate ? 1 : 0);
+    pcap_set_timeout(p, config_.immediate ? 100 : config_.timeout_ms);
     pcap_set_tstamp_precision(p, PCAP_TSTAMP_PRECISION_NANO);  // falls back to micro
     int rc = pcap_activate(p);
     if (rc < 0) {
@@ -103,6 +103,26 @@ void PcapLiveInput::drop_privileges() {
     host_.info("dropped privileges to user " + config_.user);
 }
 
+void PcapLiveInput::report_idle() {
+    // A quiet link: let the engines' clocks move so sessions still time out.
+    host_.idle(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count());
+}
+
+void PcapLiveInput::check_interface_up() {
+    // libpcap reports an interface that disappears, not one that is set down: look.
+    if (config_.interface == "any") return;
+    pcap_if_t* all = nullptr;
+    char errbuf[PCAP_ERRBUF_SIZE] = {0};
+    if (pcap_findalldevs(&all, errbuf) != 0) return;  // cannot tell: carry on
+    bool up = false;
+    for (pcap_if_t* d = all; d != nullptr; d = d->next)
+        if (config_.interface == d->name) up = (d->flags & PCAP_IF_UP) != 0;
+    pcap_freealldevs(all);
+    if (!up) throw std::runtime_error("capture on " + config_.interface + " failed: the interface went down");
+}
+
 void PcapLiveInput::run() {
     std::unique_ptr<pcap_t, PcapCloser> p(open_handle());
     apply_filter(p.get());
@@ -124,13 +144,18 @@ void PcapLiveInput::run() {
     while (!host_.stop_requested()) {
         if (std::chrono::steady_clock::now() >= next_stats) {  // for periodic capture_stats
             report_stats(p.get());
+            check_interface_up();
             next_stats += std::chrono::seconds(1);
         }
         if (fd >= 0) {
             pollfd pfd{fd, POLLIN, 0};
-            if (poll(&pfd, 1, 100) == 0) continue;
+            if (poll(&pfd, 1, 100) == 0) {
+                report_idle();
+                continue;
+            }
         }
         int n = pcap_dispatch(p.get(), -1, handler, reinterpret_cast<u_char*>(&loop));
+        if (n == 0) report_idle();
         if (n == PCAP_ERROR) {
             std::string err = pcap_geterr(p.get());
             report_stats(p.get());

@@ -29,6 +29,8 @@ private:
     void apply_filter(pcap_t* p);
     void report_stats(pcap_t* p);
     void drop_privileges();
+    void check_interface_up();
+    void report_idle();
 
     Config config_;
 };

@@ -116,8 +116,9 @@ void FilesOutput::session_close(void* cookie, const sth_session_info&, const sth
     delete files;
     std::lock_guard<std::mutex> lock(mutex_);
     if (index_ == nullptr) return;
+    // Flushed per line: a reader tailing sessions.ndjson sees each session as it closes.
     if (std::fwrite(closed.json.data, 1, closed.json.size, index_) != closed.json.size ||
-        std::fputc('\n', index_) == EOF)
+        std::fputc('\n', index_) == EOF || std::fflush(index_) != 0)
         write_errors_.add();
 }
 
