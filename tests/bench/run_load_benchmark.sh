@@ -23,7 +23,7 @@
 #            files; no effect on the capture)
 #   w1, w2   stethoscope -i IF -c CONFIG, workers 1 / 2, with
 #            {"capture":{"mode":"filter","workers":W,"stats_interval_sec":0,
-#             "buffer_bytes":33554432},"log":{"events_stdout":false}}
+#             "buffer_bytes":33554432,"immediate":LOAD_IMMEDIATE (default true)},"log":{"events_stdout":false}}
 # The capturer is started (and waited for), tcpreplay runs, then after LOAD_DRAIN_SEC the
 # capturer gets SIGINT. Per run: packets sent (tcpreplay), delivered by the veth (its
 # rx_packets), the capturer's received / dropped-by-kernel / dropped-by-interface (tcpdump's
@@ -196,7 +196,7 @@ cat >"$work/offline.json" <<'EOF'
 EOF
 for w in 1 2; do
     cat >"$work/live-w$w.json" <<EOF
-{"capture":{"mode":"filter","workers":$w,"stats_interval_sec":0,"buffer_bytes":33554432},"log":{"events_stdout":false}}
+{"capture":{"mode":"filter","workers":$w,"stats_interval_sec":0,"buffer_bytes":33554432,"immediate":${LOAD_IMMEDIATE:-true}},"log":{"events_stdout":false}}
 EOF
 done
 
