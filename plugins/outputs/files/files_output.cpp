@@ -1,7 +1,5 @@
 #include "files_output.hpp"
 
-#include <arpa/inet.h>
-
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -14,17 +12,6 @@ struct FilesOutput::SessionFiles {
     std::FILE* stream[2] = {nullptr, nullptr};
     bool error_logged = false;
 };
-
-namespace {
-std::string ip_text(const sth_endpoint& e) {
-    char buf[INET6_ADDRSTRLEN] = {0};
-    inet_ntop(e.family == 6 ? AF_INET6 : AF_INET, e.addr, buf, sizeof buf);
-    std::string s = buf;
-    for (char& c : s)
-        if (c == ':') c = '.';
-    return s;
-}
-}  // namespace
 
 FilesOutput::FilesOutput(const Host& host, Config config)
     : OutputPlugin(host),
@@ -52,19 +39,8 @@ void FilesOutput::stop() {
     }
 }
 
-std::string FilesOutput::folder_name(const sth_session_info& s) {
-    return ip_text(s.client) + "_" + std::to_string(s.client.port) + "-" + ip_text(s.server) + "_" +
-           std::to_string(s.server.port);
-}
-
-std::string FilesOutput::unique_folder(const std::string& base) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    unsigned n = ++folder_uses_[base];
-    return n == 1 ? base : base + "~" + std::to_string(n);
-}
-
 void* FilesOutput::session_open(const sth_session_info& s) {
-    fs::path folder = fs::path(config_.dir) / unique_folder(folder_name(s));
+    fs::path folder = fs::path(config_.dir) / names_.next(session_file_stem(s));
     auto* files = new SessionFiles;
     std::error_code ec;
     fs::create_directories(folder, ec);

@@ -15,6 +15,7 @@
 #include "config.hpp"
 
 #include <stethoscope/plugin.hpp>
+#include <stethoscope/session_names.hpp>
 
 #include <cstdio>
 #include <map>
@@ -39,17 +40,14 @@ public:
     void stream_end(void* cookie, const sth_session_info& s, const sth_stream_end& e);
     void session_close(void* cookie, const sth_session_info& s, const sth_event& closed);
 
-    // "<client_ip>_<port>-<server_ip>_<port>" for a session (without the ~N suffix).
-    static std::string folder_name(const sth_session_info& s);
 
 private:
     struct SessionFiles;
-    std::string unique_folder(const std::string& base);
 
     Config config_;
     Counter sessions_, bytes_written_, write_errors_;
     std::mutex mutex_;
-    std::map<std::string, unsigned> folder_uses_;
+    UniqueNames names_;  // folder names, "~2", "~3" for a repeated 4-tuple
     std::FILE* index_ = nullptr;
 };
 

@@ -2,7 +2,6 @@
 
 #include "link_convert.hpp"
 
-#include <arpa/inet.h>
 
 #include <filesystem>
 #include <stdexcept>
@@ -43,15 +42,6 @@ int64_t steady_ns() {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(
                SteadyClock::now().time_since_epoch())
         .count();
-}
-
-std::string ip_text(const sth_endpoint& e) {
-    char buf[INET6_ADDRSTRLEN] = {0};
-    inet_ntop(e.family == 6 ? AF_INET6 : AF_INET, e.addr, buf, sizeof buf);
-    std::string s = buf;
-    for (char& c : s)
-        if (c == ':') c = '.';
-    return s;
 }
 
 }  // namespace
@@ -99,17 +89,6 @@ void PcapOutput::stop() {
     if (single_) close_writer(*single_);
 }
 
-std::string PcapOutput::file_stem(const sth_session_info& s) {
-    return ip_text(s.client) + "_" + std::to_string(s.client.port) + "-" + ip_text(s.server) +
-           "_" + std::to_string(s.server.port);
-}
-
-std::string PcapOutput::unique_stem(const std::string& base) {
-    std::lock_guard<std::mutex> lock(names_mutex_);
-    unsigned n = ++name_uses_[base];
-    return n == 1 ? base : base + "~" + std::to_string(n);
-}
-
 std::shared_ptr<PcapOutput::Writer> PcapOutput::make_writer(const std::string& file_name,
                                                             bool shared) {
     CaptureFile::Options o;
@@ -128,7 +107,7 @@ void* PcapOutput::session_open(const sth_session_info& s) {
         return nullptr;
     }
     auto writer = make_writer(
-        unique_stem(file_stem(s)) + "." + std::string(extension(config_.format)), false);
+        names_.next(session_file_stem(s)) + "." + std::string(extension(config_.format)), false);
     Writer* cookie = writer.get();
     std::lock_guard<std::mutex> lock(registry_mutex_);
     sessions_.emplace(cookie, std::move(writer));

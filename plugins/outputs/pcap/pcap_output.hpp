@@ -53,6 +53,7 @@
 #include "config.hpp"
 
 #include <stethoscope/plugin.hpp>
+#include <stethoscope/session_names.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -85,9 +86,6 @@ public:
     void stream_end(void* cookie, const sth_session_info& s, const sth_stream_end& e);
     void session_close(void* cookie, const sth_session_info& s, const sth_event& closed);
 
-    // "<client_ip>_<port>-<server_ip>_<port>" for a session (without "~N" and extension).
-    static std::string file_stem(const sth_session_info& s);
-
     static constexpr std::chrono::milliseconds k_sweep_interval{200};
     static constexpr std::chrono::seconds k_flush_after{1};
 
@@ -95,7 +93,6 @@ private:
     struct Writer;  // one capture file, its lock and its timers
 
     std::shared_ptr<Writer> make_writer(const std::string& file_name, bool shared);
-    std::string unique_stem(const std::string& base);
     void write_packet(Writer& w, const sth_packet& p);
     void close_writer(Writer& w);
     // Adds an outcome to the counters and logs its failure (once, see above).
@@ -113,8 +110,7 @@ private:
     Counter files_opened_, packets_written_, bytes_written_, packets_dropped_, write_errors_,
         packets_unconvertible_;
 
-    std::mutex names_mutex_;
-    std::map<std::string, unsigned> name_uses_;  // file stem -> sessions that used it
+    UniqueNames names_;  // file stems, "~2", "~3" for a repeated 4-tuple
 
     std::mutex registry_mutex_;
     std::unordered_map<Writer*, std::shared_ptr<Writer>> sessions_;  // per_session: open ones
