@@ -44,6 +44,9 @@ Bytes to_bytes(std::string_view text);
 // same bytes on every platform and run.
 Bytes pseudo_random_bytes(std::size_t size, std::uint64_t seed);
 
+// Writes `bytes` to `path` (truncating); throws std::runtime_error on failure.
+void write_file(const std::filesystem::path& path, ByteView bytes);
+
 // ===================================================================================
 // Capture files
 // ===================================================================================
@@ -147,6 +150,8 @@ public:
     // compressed to "::", the first such run on a tie). IPv4-mapped (::ffff:a.b.c.d) and
     // IPv4-compatible (::a.b.c.d) addresses end in dotted quad, as inet_ntop writes them.
     std::string to_string() const;
+    // The address as stethoscope writes it in file names: RFC 5952 with ':' as '.'.
+    std::string file_name_form() const;
 
     friend bool operator==(const IpAddress&, const IpAddress&) = default;
 

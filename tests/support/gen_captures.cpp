@@ -46,28 +46,9 @@ ExpectedSession expected_from(const TcpConversation& c) {
             c.server_port(), c.requests(),    c.responses()};
 }
 
-std::string folder_address(const IpAddress& ip) {
-    std::string text = ip.to_string();
-    for (char& ch : text) {
-        if (ch == ':') {
-            ch = '.';
-        }
-    }
-    return text;
-}
-
 std::string folder_name(const ExpectedSession& s) {
-    return folder_address(s.client_ip) + "_" + std::to_string(s.client_port) + "-" +
-           folder_address(s.server_ip) + "_" + std::to_string(s.server_port);
-}
-
-void write_file(const fs::path& path, ByteView bytes) {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char*>(bytes.data()),
-              static_cast<std::streamsize>(bytes.size()));
-    if (!out) {
-        throw std::runtime_error("cannot write " + path.string());
-    }
+    return s.client_ip.file_name_form() + "_" + std::to_string(s.client_port) + "-" +
+           s.server_ip.file_name_form() + "_" + std::to_string(s.server_port);
 }
 
 // `sessions` must be in order of session start.

@@ -116,19 +116,9 @@ Bytes without(const Bytes& stream, const std::vector<std::pair<std::uint64_t, st
     return out;
 }
 
-std::string folder_address(const IpAddress& ip) {
-    std::string text = ip.to_string();
-    for (char& ch : text) {
-        if (ch == ':') {
-            ch = '.';
-        }
-    }
-    return text;
-}
-
 std::string folder_name(const SessionExpect& s) {
-    return folder_address(s.client_ip) + "_" + std::to_string(s.client_port) + "-" +
-           folder_address(s.server_ip) + "_" + std::to_string(s.server_port);
+    return s.client_ip.file_name_form() + "_" + std::to_string(s.client_port) + "-" +
+           s.server_ip.file_name_form() + "_" + std::to_string(s.server_port);
 }
 
 // "ip:port", or "[ip]:port" for IPv6, as the events write an endpoint.
@@ -168,15 +158,6 @@ std::string json_strings(const std::map<std::string, std::string>& m) {
         out += (out.size() > 1 ? ", " : "") + json_string(k) + ": " + json_string(v);
     }
     return out + "}";
-}
-
-void write_file(const fs::path& path, ByteView bytes) {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char*>(bytes.data()),
-              static_cast<std::streamsize>(bytes.size()));
-    if (!out) {
-        throw std::runtime_error("cannot write " + path.string());
-    }
 }
 
 void save_case(const fs::path& outdir, const CaptureWriter& w, const CaseExpect& e) {

@@ -8,6 +8,9 @@
 #include "byte_order.hpp"
 #include "capture_builder.hpp"
 
+#include <fstream>
+#include <stdexcept>
+
 namespace sth_test {
 
 using detail::put_u16_be;
@@ -19,6 +22,13 @@ using detail::set_u16_be;
 
 Bytes to_bytes(std::string_view text) {
     return Bytes(text.begin(), text.end());
+}
+
+void write_file(const std::filesystem::path& path, ByteView bytes) {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out.write(reinterpret_cast<const char*>(bytes.data()),
+              static_cast<std::streamsize>(bytes.size()));
+    if (!out) throw std::runtime_error("cannot write " + path.string());
 }
 
 Bytes pseudo_random_bytes(std::size_t size, std::uint64_t seed) {
@@ -125,6 +135,13 @@ std::string rfc5952(const std::array<std::uint8_t, 16>& b) {
 }
 
 }  // namespace
+
+std::string IpAddress::file_name_form() const {
+    std::string text = to_string();
+    for (char& ch : text)
+        if (ch == ':') ch = '.';
+    return text;
+}
 
 std::string IpAddress::to_string() const {
     return v6_ ? rfc5952(bytes_) : dotted_quad(bytes_.data());
