@@ -19,19 +19,11 @@
 # (last on stdout) with dropped_kernel = dropped_queue_full = 0, and every session closed
 # within 3 s of the last packet while the capture is still running (the engine's clock must
 # move on without packets). Root only (SKIP otherwise).
-# shellcheck disable=SC2119  # sth_ns_up takes an optional loss rate, not our $1
 set -u
 source "$(dirname "$0")/lib.sh"
 live_init curl "${1:?usage: $0 STETHOSCOPE_BIN WORKDIR}" "${2:?usage: $0 STETHOSCOPE_BIN WORKDIR}" 120
 
-if ! sth_ns_up >"$LIVE_WORK/netns.log" 2>&1; then
-    live_fail "network namespaces: $(cat "$LIVE_WORK/netns.log")"
-    live_finish
-fi
-LIVE_WWW="$LIVE_WORK/www"
-live_make_www "$LIVE_WWW"
-live_nginx_start "$STH_NS_SRV" "$LIVE_WORK/nginx" "$(live_origin_servers "$STH_SRV_IP" "$LIVE_WWW")" \
-    "$STH_SRV_IP" 80 || live_finish
+live_origin_up
 
 live_config "$LIVE_WORK/client.json" "$LIVE_WORK/out-client" \
     "\"mode\": \"client\", \"local_ip\": \"$STH_CLI_IP\", \"remote_ip\": \"$STH_SRV_IP\", \"remote_port\": 80"

@@ -27,14 +27,7 @@ source "$(dirname "$0")/lib.sh"
 live_init down "${1:?usage: $0 STETHOSCOPE_BIN WORKDIR}" "${2:?usage: $0 STETHOSCOPE_BIN WORKDIR}" 90
 down_expect=${STH_LIVE_DOWN_EXPECT:-exit}
 
-if ! sth_ns_up >"$LIVE_WORK/netns.log" 2>&1; then
-    live_fail "network namespaces: $(cat "$LIVE_WORK/netns.log")"
-    live_finish
-fi
-LIVE_WWW="$LIVE_WORK/www"
-live_make_www "$LIVE_WWW"
-live_nginx_start "$STH_NS_SRV" "$LIVE_WORK/nginx" "$(live_origin_servers "$STH_SRV_IP" "$LIVE_WWW")" \
-    "$STH_SRV_IP" 80 || live_finish
+live_origin_up
 base="http://$STH_SRV_IP"
 served=(--served /small.txt "$LIVE_WWW/small.txt" --served /k100.bin "$LIVE_WWW/k100.bin")
 

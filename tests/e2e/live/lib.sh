@@ -414,3 +414,18 @@ live_net_info() {
     line+="; veth drops $(sth_ns_link_drops)"
     echo "info: $line"
 }
+
+# live_origin_up [LOSS]: namespaces (netns.sh, direct; or through the router dropping LOSS
+# percent), LIVE_WWW filled with the test files, and an nginx serving them on
+# $STH_SRV_IP:80 in the server namespace. Ends the test on failure.
+live_origin_up() {
+    # shellcheck disable=SC2119
+    if ! sth_ns_up "$@" >"$LIVE_WORK/netns.log" 2>&1; then
+        live_fail "network namespaces: $(cat "$LIVE_WORK/netns.log")"
+        live_finish
+    fi
+    LIVE_WWW="$LIVE_WORK/www"
+    live_make_www "$LIVE_WWW"
+    live_nginx_start "$STH_NS_SRV" "$LIVE_WORK/nginx" "$(live_origin_servers "$STH_SRV_IP" "$LIVE_WWW")" \
+        "$STH_SRV_IP" 80 || live_finish
+}

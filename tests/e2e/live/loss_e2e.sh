@@ -24,19 +24,11 @@
 # connection with 5 requests, four concurrent paced 1 MiB downloads, the 4 MiB download
 # and a 1.2 MB POST). Also: the loss rule really dropped packets, final capture_stats
 # without capture drops. Root only (SKIP otherwise).
-# shellcheck disable=SC2119  # sth_ns_up takes an optional loss rate, not our $1
 set -u
 source "$(dirname "$0")/lib.sh"
 live_init loss "${1:?usage: $0 STETHOSCOPE_BIN WORKDIR}" "${2:?usage: $0 STETHOSCOPE_BIN WORKDIR}" 150
 
-if ! sth_ns_up 1 >"$LIVE_WORK/netns.log" 2>&1; then
-    live_fail "network namespaces: $(cat "$LIVE_WORK/netns.log")"
-    live_finish
-fi
-LIVE_WWW="$LIVE_WORK/www"
-live_make_www "$LIVE_WWW"
-live_nginx_start "$STH_NS_SRV" "$LIVE_WORK/nginx" "$(live_origin_servers "$STH_SRV_IP" "$LIVE_WWW")" \
-    "$STH_SRV_IP" 80 || live_finish
+live_origin_up 1
 
 live_config "$LIVE_WORK/client.json" "$LIVE_WORK/out-client" \
     "\"mode\": \"client\", \"local_ip\": \"$STH_CLI_IP\", \"remote_ip\": \"$STH_SRV_IP\", \"remote_port\": 80"
