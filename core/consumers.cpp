@@ -71,8 +71,7 @@ void Consumers::session_summary(const sth_session_info& s, std::vector<ConsumerS
     SinkCtx ctx{&w};
     sth_json_sink sink{sizeof(sth_json_sink), &ctx, &sink_put};
     for (size_t i = 0; i < plugins_.size(); ++i)
-        if (STH_HAS_FIELD(plugins_[i].table, sth_plugin_descriptor, session_summary) &&
-            plugins_[i].table->session_summary != nullptr)
+        if (plugins_[i].table->session_summary != nullptr)
             plugins_[i].table->session_summary(plugins_[i].object, slots[i].cookie, &s, &sink);
     w.key("outputs").begin_object();
     for (size_t i = 0; i < plugins_.size(); ++i) {
@@ -94,8 +93,7 @@ void Consumers::session_summary(const sth_session_info& s, std::vector<ConsumerS
 void Consumers::session_close(const sth_session_info& s, std::vector<ConsumerSlot>& slots,
                               const sth_event& closed) {
     for (size_t i = 0; i < plugins_.size(); ++i)
-        if (STH_HAS_FIELD(plugins_[i].table, sth_plugin_descriptor, session_close) &&
-            plugins_[i].table->session_close != nullptr)
+        if (plugins_[i].table->session_close != nullptr)
             plugins_[i].table->session_close(plugins_[i].object, slots[i].cookie, &s, &closed);
 }
 

@@ -1,6 +1,8 @@
 // Fan-out of session callbacks to the consumer plugins (analyzers, outputs, control),
 // with the per-session, per-consumer state: the plugin's cookie and the exact count of
 // bytes delivered and dropped per direction (delivered + dropped == reassembled).
+// The tables are the host's full-size copies (PluginLibrary::table): entries an older
+// plugin's descriptor did not have are NULL there, so a NULL check is all it takes.
 #pragma once
 
 #include <stethoscope/abi.h>

@@ -14,13 +14,6 @@ uint32_t CounterRegistry::register_counter(const std::string& name) {
     return static_cast<uint32_t>(names_.size() - 1);
 }
 
-uint64_t CounterRegistry::value(const std::string& name) const {
-    std::lock_guard<std::mutex> lock(mutex_);
-    for (uint32_t i = 0; i < names_.size(); ++i)
-        if (names_[i] == name) return values_[i].load(std::memory_order_relaxed);
-    return 0;
-}
-
 std::vector<std::pair<std::string, uint64_t>> CounterRegistry::snapshot() const {
     std::lock_guard<std::mutex> lock(mutex_);
     std::vector<std::pair<std::string, uint64_t>> out;

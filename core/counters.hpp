@@ -22,7 +22,6 @@ public:
     void add(uint32_t handle, uint64_t delta) {
         if (handle < k_capacity) values_[handle].fetch_add(delta, std::memory_order_relaxed);
     }
-    uint64_t value(const std::string& name) const;
     std::vector<std::pair<std::string, uint64_t>> snapshot() const;
 
 private:

@@ -76,7 +76,6 @@ void begin_event(JsonWriter& w, int64_t ts_ns, std::string_view type,
 void EventBus::publish(std::string_view type, std::string_view json, uint64_t uid) {
     sth_event ev{sizeof(sth_event), {type.data(), type.size()}, {json.data(), json.size()}, uid};
     std::lock_guard<std::mutex> lock(mutex_);
-    ++published_;
     if (to_stdout_) {
         std::fwrite(json.data(), 1, json.size(), stdout);
         std::fputc('\n', stdout);

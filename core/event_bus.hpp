@@ -37,7 +37,6 @@ public:
     // Publishes a complete event object. Thread-safe; events leave in one total order.
     void publish(std::string_view type, std::string_view json, uint64_t uid);
 
-    uint64_t published() const { return published_; }
     // False when nothing would receive an event (no stdout, no subscriber): callers may
     // then skip building it. Fixed once start-up is over.
     bool has_listeners() const { return to_stdout_ || !subscribers_.empty(); }
@@ -46,7 +45,6 @@ private:
     std::mutex mutex_;
     bool to_stdout_ = true;
     std::vector<Subscriber> subscribers_;
-    uint64_t published_ = 0;
 };
 
 }  // namespace stethoscope::core

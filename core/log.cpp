@@ -70,7 +70,6 @@ void init_logging(sth_log_level level) {
     std::call_once(g_sink_once, add_sink);
 }
 
-sth_log_level log_level() { return static_cast<sth_log_level>(g_level.load()); }
 bool log_enabled(sth_log_level level) { return static_cast<int>(level) >= g_level.load(); }
 
 void log_message(sth_log_level level, std::string_view scope, std::string_view message) {

@@ -18,7 +18,6 @@ const char* log_level_name(sth_log_level level);
 
 // Sets up the console sink; safe to call again to change the level.
 void init_logging(sth_log_level level);
-sth_log_level log_level();
 bool log_enabled(sth_log_level level);
 
 // `scope` names the origin: "core", or a plugin instance name.
@@ -26,7 +25,6 @@ void log_message(sth_log_level level, std::string_view scope, std::string_view m
 
 inline void log_info(std::string_view m) { log_message(STH_LOG_INFO, "core", m); }
 inline void log_warn(std::string_view m) { log_message(STH_LOG_WARNING, "core", m); }
-inline void log_error(std::string_view m) { log_message(STH_LOG_ERROR, "core", m); }
 inline void log_debug(std::string_view m) { log_message(STH_LOG_DEBUG, "core", m); }
 
 }  // namespace stethoscope::core

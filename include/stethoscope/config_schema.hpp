@@ -163,14 +163,6 @@ public:
     // Marks a key as handled elsewhere (e.g. a section passed on to a plugin).
     void skip(std::string_view key) { seen_.insert(std::string(key)); }
 
-    // The keys present, in document order.
-    std::vector<std::string> keys() const {
-        std::vector<std::string> out;
-        if (obj_ != nullptr)
-            for (const auto& kv : *obj_) out.emplace_back(kv.key());
-        return out;
-    }
-
     // Every key present but not read is an error naming it.
     void finish() const {
         if (obj_ == nullptr) return;
