@@ -227,10 +227,10 @@ DecodeStatus ipv4(const uint8_t* d, uint32_t cap, bool cut_by_snaplen, DecodedPa
     if (d[9] != 6) return DecodeStatus::not_tcp;
     out.ip_total_len = total;
     uint32_t avail = (total < cap ? total : cap) - ihl;
-    DecodeStatus st = tcp(d + ihl, total - ihl, avail, out);
-    if (st == DecodeStatus::ok && avail >= total - ihl)
-        out.checksum_ok = tcp_checksum_valid(4, d + 12, d + 16, d + ihl, total - ihl);
-    return st;
+    out.segment = d + ihl;
+    out.segment_len = total - ihl;
+    out.segment_complete = avail >= total - ihl;
+    return tcp(d + ihl, total - ihl, avail, out);
 }
 
 DecodeStatus ipv6(const uint8_t* d, uint32_t cap, bool cut_by_snaplen, DecodedPacket& out) {
@@ -250,10 +250,10 @@ DecodeStatus ipv6(const uint8_t* d, uint32_t cap, bool cut_by_snaplen, DecodedPa
                 std::memcpy(out.src.data(), d + 8, 16);
                 std::memcpy(out.dst.data(), d + 24, 16);
                 out.ip_total_len = total;
-                DecodeStatus st = tcp(d + off, total - off, limit - off, out);
-                if (st == DecodeStatus::ok && limit >= total)
-                    out.checksum_ok = tcp_checksum_valid(6, d + 8, d + 24, d + off, total - off);
-                return st;
+                out.segment = d + off;
+                out.segment_len = total - off;
+                out.segment_complete = limit >= total;
+                return tcp(d + off, total - off, limit - off, out);
             }
             case 0: case 43: case 60: case 135: case 139: case 140: {  // options, routing
                 if (off + 8 > limit) return DecodeStatus::ipv6_bad_extension;
@@ -297,6 +297,8 @@ DecodeStatus ipv6(const uint8_t* d, uint32_t cap, bool cut_by_snaplen, DecodedPa
 
 }  // namespace
 
+static DecodeStatus decode_headers(const sth_packet& packet, DecodedPacket& out);
+
 bool tcp_checksum_valid(uint8_t ip_version, const uint8_t* src, const uint8_t* dst,
                         const uint8_t* segment, uint32_t length) {
     // The pseudo-header as 32-bit words: the addresses, then zero, protocol 6 and the
@@ -334,7 +336,15 @@ bool decode_status_is_malformed(DecodeStatus s) {
     return s >= DecodeStatus::link_truncated;
 }
 
-DecodeStatus decode_packet(const sth_packet& packet, DecodedPacket& out) {
+DecodeStatus decode_packet(const sth_packet& packet, DecodedPacket& out, bool verify_checksum) {
+    DecodeStatus st = decode_headers(packet, out);
+    if (st == DecodeStatus::ok && verify_checksum && out.segment_complete)
+        out.checksum_ok = tcp_checksum_valid(out.ip_version, out.src.data(), out.dst.data(),
+                                             out.segment, out.segment_len);
+    return st;
+}
+
+static DecodeStatus decode_headers(const sth_packet& packet, DecodedPacket& out) {
     LinkResult link = link_layer(packet.linktype, packet.data, packet.caplen);
     if (link.status != DecodeStatus::ok) return link.status;
     const uint8_t* ip = packet.data + link.offset;

@@ -78,6 +78,9 @@ struct DecodedPacket {
     // The TCP checksum: false only when the whole segment was captured and the sum is
     // wrong (a corrupted segment, or the capturing host's own offloaded packet).
     bool checksum_ok = true;
+    const uint8_t* segment = nullptr;  // the TCP segment (header + payload) ...
+    uint32_t segment_len = 0;          // ... its length as the IP header says
+    bool segment_complete = false;     // the whole segment is in the capture
     FragmentInfo fragment;           // valid when decode_packet returned ip_fragment
 };
 
@@ -89,7 +92,10 @@ constexpr uint8_t fin = 0x01, syn = 0x02, rst = 0x04, psh = 0x08, ack = 0x10;
 bool tcp_checksum_valid(uint8_t ip_version, const uint8_t* src, const uint8_t* dst,
                         const uint8_t* segment, uint32_t length);
 
-// Decodes `packet` into `out`. Reads only packet->data[0 .. caplen).
-DecodeStatus decode_packet(const sth_packet& packet, DecodedPacket& out);
+// Decodes `packet` into `out`. Reads only packet->data[0 .. caplen). Without
+// `verify_checksum` (only the flow is needed, e.g. to pick a shard) the payload is not
+// read and `checksum_ok` stays true.
+DecodeStatus decode_packet(const sth_packet& packet, DecodedPacket& out,
+                           bool verify_checksum = true);
 
 }  // namespace stethoscope::core

@@ -36,11 +36,14 @@ Pipeline::Pipeline(const Config& config, Consumers& consumers, EventBus& bus)
 Pipeline::~Pipeline() { finish(close_reason_); }
 
 sth_result Pipeline::submit(const sth_packet& packet, bool blocking) {
-    DecodeStatus st = decode_packet(packet, decoded_);
+    // With workers the decode here only picks the shard (the worker decodes again, with
+    // the checksum); inline it is the engine's decode.
+    const bool verify = rings_.empty();
+    DecodeStatus st = decode_packet(packet, decoded_, verify);
     if (st == DecodeStatus::ip_fragment) {
         sth_packet whole{};
         if (!defrag_.add(decoded_, packet.ts_ns, whole)) return STH_OK;
-        st = decode_packet(whole, decoded_);
+        st = decode_packet(whole, decoded_, verify);
         route(whole, decoded_, st, blocking);
         return STH_OK;
     }
