@@ -167,7 +167,7 @@ Engine::~Engine() {
     }
 }
 
-bool Engine::first_packet_is_client(const DecodedPacket& p, bool from_a, const FlowKey& key) const {
+bool Engine::first_packet_is_client(const DecodedPacket& p, bool from_a) const {
     using namespace tcp_flag;
     if ((p.flags & (syn | ack)) == syn) return true;           // the SYN's sender opened
     if ((p.flags & (syn | ack)) == (syn | ack)) return false;  // the SYN-ACK's sender serves
@@ -190,8 +190,6 @@ bool Engine::first_packet_is_client(const DecodedPacket& p, bool from_a, const F
             break;
         }
     }
-    (void)from_a;
-    (void)key;
     return p.src_port > p.dst_port || (p.src_port == p.dst_port && from_a);
 }
 
@@ -222,7 +220,7 @@ Session* Engine::open_session(const FlowKey& key, uint64_t hash, bool from_a,
     Session& s = *new Session(config_.reassembly.flow_memcap_bytes, &budget_);
     s.key = key;
     s.hash = hash;
-    bool sender_is_client = first_packet_is_client(p, from_a, key);
+    bool sender_is_client = first_packet_is_client(p, from_a);
     s.client_is_a = sender_is_client == from_a;
     s.info.struct_size = sizeof(sth_session_info);
     s.info.uid = g_next_uid.fetch_add(1, std::memory_order_relaxed);

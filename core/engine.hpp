@@ -93,7 +93,7 @@ private:
     void expire(int64_t now);
     void publish_opened(const Session& s, const DecodedPacket& p, int64_t ts);
     void publish_closed(Session& s, const char* reason, int64_t ts);
-    bool first_packet_is_client(const DecodedPacket& p, bool from_a, const FlowKey& key) const;
+    bool first_packet_is_client(const DecodedPacket& p, bool from_a) const;
 
     EngineConfig config_;
     Consumers& consumers_;
