@@ -124,6 +124,9 @@ void collect_outputs(Section& io, Config& cfg) {
                 throw ConfigError("io.output.listner: both listner and listener are given");
             name = "listener";
         }
+        // The section keeps the prototype's name; the plugin that serves it is the
+        // connector (plugins/outputs/connector, stethoscope-connector.so).
+        if (name == "remote-host") name = "connector";
         if (auto p = plugin_section(kv.value(), "io.output." + std::string(kv.key()), name,
                                     STH_KIND_OUTPUT, false))
             cfg.outputs.push_back(std::move(*p));

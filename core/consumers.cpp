@@ -7,8 +7,11 @@ namespace stethoscope::core {
 void Consumers::add(PluginInstance* plugin) {
     const sth_plugin_descriptor* t = &plugin->table();
     bool packets = t->session_packet != nullptr;
-    plugins_.push_back(Entry{plugin, t, plugin->object(), packets});
+    bool output = t->kind == STH_KIND_OUTPUT;
+    plugins_.push_back(Entry{plugin, t, plugin->object(), packets, output});
     any_packets_ = any_packets_ || packets;
+    adds_opened_ = adds_opened_ || t->session_opened_fields != nullptr;
+    any_pending_ = any_pending_ || t->session_pending != nullptr;
     wants_closed_ = wants_closed_ || t->session_close != nullptr || t->session_summary != nullptr;
 }
 
@@ -66,17 +69,44 @@ void sink_put(void* ctx, sth_str key, sth_str value) {
 }
 }  // namespace
 
+void Consumers::opened_fields(const sth_session_info& s, std::vector<ConsumerSlot>& slots,
+                              JsonWriter& w) {
+    SinkCtx ctx{&w};
+    sth_json_sink sink{sizeof(sth_json_sink), &ctx, &sink_put};
+    for (size_t i = 0; i < plugins_.size(); ++i)
+        if (plugins_[i].table->session_opened_fields != nullptr)
+            plugins_[i].table->session_opened_fields(plugins_[i].object, slots[i].cookie, &s,
+                                                     &sink);
+}
+
+bool Consumers::pending(const sth_session_info& s, std::vector<ConsumerSlot>& slots) {
+    if (!any_pending_) return false;
+    bool any = false;
+    for (size_t i = 0; i < plugins_.size(); ++i)
+        if (plugins_[i].table->session_pending != nullptr &&
+            plugins_[i].table->session_pending(plugins_[i].object, slots[i].cookie, &s) != 0)
+            any = true;  // ask every one: each may move its own timeouts on
+    return any;
+}
+
 void Consumers::session_summary(const sth_session_info& s, std::vector<ConsumerSlot>& slots,
                                 JsonWriter& w) {
     SinkCtx ctx{&w};
     sth_json_sink sink{sizeof(sth_json_sink), &ctx, &sink_put};
     for (size_t i = 0; i < plugins_.size(); ++i)
-        if (plugins_[i].table->session_summary != nullptr)
+        if (plugins_[i].table->session_summary != nullptr && !plugins_[i].is_output)
             plugins_[i].table->session_summary(plugins_[i].object, slots[i].cookie, &s, &sink);
     w.key("outputs").begin_object();
     for (size_t i = 0; i < plugins_.size(); ++i) {
-        if (plugins_[i].table->stream_data == nullptr) continue;
+        bool own = plugins_[i].is_output && plugins_[i].table->session_summary != nullptr;
+        if (plugins_[i].table->stream_data == nullptr && !own) continue;
         w.key(plugins_[i].plugin->name()).begin_object();
+        if (own) {
+            // An output with its own accounting (asynchronous delivery) writes it here.
+            plugins_[i].table->session_summary(plugins_[i].object, slots[i].cookie, &s, &sink);
+            w.end_object();
+            continue;
+        }
         const char* dirs[2] = {"requests", "responses"};
         for (int d = 0; d < 2; ++d) {
             w.key(dirs[d]).begin_object();

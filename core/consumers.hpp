@@ -30,6 +30,8 @@ public:
     size_t size() const { return plugins_.size(); }
     // True when some consumer takes the session_closed event or adds to it.
     bool wants_closed_event() const { return wants_closed_; }
+    // True when some consumer adds fields to session_opened.
+    bool adds_opened_fields() const { return adds_opened_; }
 
     void session_open(const sth_session_info& s, std::vector<ConsumerSlot>& slots);
     void stream_data(const sth_session_info& s, std::vector<ConsumerSlot>& slots,
@@ -40,6 +42,11 @@ public:
                     const sth_stream_end& end);
     void session_packet(const sth_session_info& s, std::vector<ConsumerSlot>& slots,
                         const sth_packet& p, const sth_segment& seg);
+    // Adds the consumers' fields to a session_opened event (listener ports).
+    void opened_fields(const sth_session_info& s, std::vector<ConsumerSlot>& slots,
+                       JsonWriter& w);
+    // True while some output still has bytes of the session on their way.
+    bool pending(const sth_session_info& s, std::vector<ConsumerSlot>& slots);
     // Adds analyzer results and the per-output delivery counts to a session_closed event.
     void session_summary(const sth_session_info& s, std::vector<ConsumerSlot>& slots,
                          JsonWriter& w);
@@ -52,10 +59,13 @@ private:
         const sth_plugin_descriptor* table;
         void* object;
         bool takes_packets;
+        bool is_output;
     };
     std::vector<Entry> plugins_;
     bool any_packets_ = false;
     bool wants_closed_ = false;
+    bool adds_opened_ = false;
+    bool any_pending_ = false;
 };
 
 }  // namespace stethoscope::core

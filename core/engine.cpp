@@ -7,8 +7,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstring>
 #include <random>
+#include <thread>
 
 namespace stethoscope::core {
 
@@ -104,6 +106,8 @@ struct Session {
     uint64_t hash = 0;                // FlowKeyHash of key
     Session* lru_prev = nullptr;      // intrusive activity list (Engine::lru_head_)
     Session* lru_next = nullptr;
+    const char* close_reason = nullptr;  // set while the outputs drain (Engine::draining_)
+    int64_t close_ts = 0;
 };
 
 // Adapts one direction of a session to the reassembler's output interface.
@@ -165,6 +169,7 @@ Engine::~Engine() {
         lru_unlink(*s);
         delete s;
     }
+    for (Session* s : draining_) delete s;
 }
 
 bool Engine::first_packet_is_client(const DecodedPacket& p, bool from_a) const {
@@ -260,6 +265,8 @@ void Engine::publish_opened(const Session& s, const DecodedPacket& p, int64_t ts
     if (s.info.saw_syn != 0)
         write_syn_options(w, (p.flags & tcp_flag::ack) != 0 ? "syn_ack" : "syn",
                           SynOptions(p.options));
+    if (consumers_.adds_opened_fields())
+        consumers_.opened_fields(s.info, const_cast<Session&>(s).slots, w);
     w.end_object();
     bus_.publish("session_opened", w.str(), s.info.uid);
 }
@@ -458,12 +465,33 @@ void Engine::close_session(Session& s, const char* reason, int64_t ts) {
     // not depend on when another flow's packet moved this worker's clock.
     std::string_view r(reason);
     bool ended_itself = r == "fin" || r == "rst" || r == "end_of_input" || r == "reused";
-    publish_closed(s, reason, ended_itself ? s.last_ts : ts);
-    ++stats_.sessions_closed;
     lru_unlink(s);
     if (last_session_ == &s) last_session_ = nullptr;
     table_.erase(s.hash, &s);
+    s.close_reason = reason;
+    s.close_ts = ended_itself ? s.last_ts : ts;
+    // The flow is gone from the table (a new SYN on the 4-tuple opens a new session), but
+    // an output may still be delivering its bytes: its record waits until they are out.
+    if (consumers_.pending(s.info, s.slots)) {
+        draining_.push_back(&s);
+        return;
+    }
+    finish_session(s);
+}
+
+void Engine::finish_session(Session& s) {
+    publish_closed(s, s.close_reason, s.close_ts);
+    ++stats_.sessions_closed;
     delete &s;
+}
+
+void Engine::poll_draining() {
+    size_t kept = 0;
+    for (Session* s : draining_) {
+        if (consumers_.pending(s->info, s->slots)) draining_[kept++] = s;
+        else finish_session(*s);
+    }
+    draining_.resize(kept);
 }
 
 void Engine::publish_closed(Session& s, const char* reason, int64_t ts) {
@@ -512,6 +540,7 @@ void Engine::publish_closed(Session& s, const char* reason, int64_t ts) {
 
 void Engine::expire(int64_t now) {
     next_expiry_check_ = now + k_ns / 10;
+    if (!draining_.empty()) poll_draining();
     while (!closing_.empty() && closing_.front().deadline <= now) {
         Closing c = closing_.front();
         closing_.pop_front();
@@ -546,6 +575,11 @@ void Engine::close_all(const char* reason) {
     }
     closing_.clear();
     handshakes_.clear();
+    // Every output bounds its own wait (consumer, connect and stall timeouts).
+    while (!draining_.empty()) {
+        poll_draining();
+        if (!draining_.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
 }
 
 }  // namespace stethoscope::core

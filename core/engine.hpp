@@ -90,6 +90,8 @@ private:
                          int64_t ts);
     void end_direction(Session& s, uint8_t dir, const char* reason, int64_t ts);
     void close_session(Session& s, const char* reason, int64_t ts);
+    void finish_session(Session& s);  // publishes session_closed, frees the session
+    void poll_draining();
     void expire(int64_t now);
     void publish_opened(const Session& s, const DecodedPacket& p, int64_t ts);
     void publish_closed(Session& s, const char* reason, int64_t ts);
@@ -113,6 +115,8 @@ private:
     };
     std::deque<Closing> closing_;     // sessions in their FIN grace period
     std::deque<Closing> handshakes_;  // bare SYNs; `deadline` holds the SYN's time
+    // Closed sessions whose bytes an output is still delivering (Consumers::pending).
+    std::vector<Session*> draining_;
     EngineStats stats_;
     DecodedPacket decoded_;
     Session* last_session_ = nullptr;  // the previous packet's session (skips a lookup)

@@ -32,6 +32,7 @@ PluginInstance::PluginInstance(std::shared_ptr<PluginLibrary> library, const Plu
     api_.report_capture_stats = &host_capture_stats;
     api_.stop_requested = &host_stop_requested;
     api_.idle = &host_idle;
+    api_.offline = &host_offline;
     object_ = t.create(&api_, err, sizeof err);
     if (object_ == nullptr)
         throw PluginError("plugin " + name_ + " (" + library_->file.string() +
@@ -76,6 +77,7 @@ void PluginInstance::host_capture_stats(void* ctx, uint64_t r, uint64_t k, uint6
     self(ctx).services_.report_capture_stats(r, k, i);
 }
 void PluginInstance::host_idle(void* ctx, int64_t now_ns) { self(ctx).services_.idle(now_ns); }
+int PluginInstance::host_offline(void* ctx) { return self(ctx).services_.offline() ? 1 : 0; }
 
 int PluginInstance::host_stop_requested(void* ctx) {
     return self(ctx).services_.stop_requested() ? 1 : 0;

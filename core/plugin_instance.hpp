@@ -23,6 +23,8 @@ public:
                                       uint64_t dropped_interface) = 0;
     virtual bool stop_requested() const = 0;
     virtual void idle(int64_t now_ns) = 0;
+    // True once the input submits blocking (it reads a file): outputs wait, never drop.
+    virtual bool offline() const { return false; }
 };
 
 class PluginInstance {
@@ -52,6 +54,7 @@ private:
     static void host_capture_stats(void* ctx, uint64_t r, uint64_t k, uint64_t i);
     static int host_stop_requested(void* ctx);
     static void host_idle(void* ctx, int64_t now_ns);
+    static int host_offline(void* ctx);
 
     std::shared_ptr<PluginLibrary> library_;
     HostServices& services_;

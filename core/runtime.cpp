@@ -178,6 +178,8 @@ void Runtime::counter_add(uint32_t handle, uint64_t delta) { counters_.add(handl
 
 sth_result Runtime::submit_packet(const sth_packet& packet, bool blocking) {
     if (stop_requested()) return STH_STOPPED;
+    if (blocking && !offline_.load(std::memory_order_relaxed))
+        offline_.store(true, std::memory_order_relaxed);
     if (packet.ts_ns > last_ts_.load(std::memory_order_relaxed))
         last_ts_.store(packet.ts_ns, std::memory_order_relaxed);
     return pipeline_->submit(packet, blocking);

@@ -59,6 +59,7 @@ public:
                               uint64_t dropped_interface) override;
     bool stop_requested() const override { return stop_.load(std::memory_order_relaxed); }
     void idle(int64_t now_ns) override;
+    bool offline() const override { return offline_.load(std::memory_order_relaxed); }
 
 private:
     std::unique_ptr<PluginInstance> make(PluginHost& host, const PluginSection& section);
@@ -76,6 +77,7 @@ private:
     std::vector<std::unique_ptr<PluginInstance>> consumers_owned_;
     std::vector<std::string> summary_;
     std::atomic<bool> stop_{false};
+    std::atomic<bool> offline_{false};  // the input submits blocking (a file)
     std::atomic<uint64_t> input_received_{0}, input_dropped_kernel_{0},
         input_dropped_interface_{0};
     std::atomic<int64_t> last_ts_{0};

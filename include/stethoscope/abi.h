@@ -34,9 +34,9 @@ extern "C" {
 #endif
 
 #define STH_ABI_MAJOR 1
-#define STH_ABI_MINOR 1
+#define STH_ABI_MINOR 2
 /* Bumped with every edit of this file; checked by abi_version_test against its hash. */
-#define STH_ABI_HEADER_REVISION 2
+#define STH_ABI_HEADER_REVISION 3
 
 /* The one exported symbol of every plugin: `const sth_plugin_descriptor* NAME(void)`. */
 #define STH_PLUGIN_ENTRY_SYMBOL "stethoscope_plugin_descriptor"
@@ -212,6 +212,10 @@ typedef struct sth_host_api {
      * nanoseconds), so the engines' clocks may move on and timeouts fire on a quiet
      * link. Call it from the thread that submits packets, e.g. after an idle poll. */
     void (*idle)(void* ctx, int64_t now_ns);
+    /* Since 1.2. 1 while the input reads a file (it submits packets blocking): nothing
+     * may be dropped, so an output whose queue is full waits for room instead. 0 for a
+     * live capture, where the capture must never wait and a full queue drops. */
+    int (*offline)(void* ctx);
 } sth_host_api;
 
 /* The plugin's function table. Entries a kind does not use are NULL. Every function is
@@ -254,7 +258,10 @@ typedef struct sth_plugin_descriptor {
     /* Raw packets of a session, in capture order (pcap writer, analyzers). */
     void (*session_packet)(void* instance, void* cookie, const sth_session_info* session,
                            const sth_packet* packet, const sth_segment* segment);
-    /* Analyzers: adds results to the session_closed event, called just before it. */
+    /* Adds results to the session_closed event, called just before it. An analyzer's
+     * keys go at the event's top level; an output's keys go inside its own object,
+     * "outputs": {"<name>": {...}} (without this callback the host writes the output's
+     * accepted and dropped counts there itself). */
     void (*session_summary)(void* instance, void* cookie, const sth_session_info* session,
                             const sth_json_sink* sink);
     /* The session is over; `closed_event` is its complete session_closed event. The
@@ -263,6 +270,18 @@ typedef struct sth_plugin_descriptor {
                           const sth_event* closed_event);
     /* Every event the host publishes (control plane, loggers). */
     void (*event)(void* instance, const sth_event* event);
+
+    /* Since 1.2. Outputs: adds fields to the session_opened event (e.g. the listen ports
+     * a listener opened for the session). Called right after session_open. */
+    void (*session_opened_fields)(void* instance, void* cookie, const sth_session_info* session,
+                                  const sth_json_sink* sink);
+    /* Since 1.2. Outputs that deliver asynchronously: non-zero while bytes of the session
+     * are still on their way (queued for a socket, or held for a consumer not yet come).
+     * Asked after both stream_end calls; while any consumer answers non-zero the host
+     * holds back session_summary, session_close and the session_closed event and asks
+     * again about every 100 ms, so the event carries final delivery counts. The plugin
+     * bounds the wait itself (its own timeouts): the host waits as long as it says. */
+    int (*session_pending)(void* instance, void* cookie, const sth_session_info* session);
 } sth_plugin_descriptor;
 
 typedef const sth_plugin_descriptor* (*sth_plugin_entry_fn)(void);

@@ -29,6 +29,8 @@
 //   void session_packet(void* cookie, const sth_session_info&, const sth_packet&,
 //                       const sth_segment&);
 //   void session_summary(void* cookie, const sth_session_info&, stethoscope::JsonSink&);
+//   void session_opened_fields(void* cookie, const sth_session_info&, stethoscope::JsonSink&);
+//   bool session_pending(void* cookie, const sth_session_info&);   (async outputs)
 //   void session_close(void* cookie, const sth_session_info&, const sth_event&);
 //   void event(const sth_event&);
 #pragma once
@@ -37,6 +39,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <concepts>
 #include <exception>
 #include <stdexcept>
 #include <string>
@@ -105,6 +108,12 @@ public:
     void idle(int64_t now_ns) const {
         if (STH_HAS_FIELD(api_, sth_host_api, idle) && api_->idle != nullptr)
             api_->idle(api_->ctx, now_ns);
+    }
+    // True while the input reads a file: outputs wait for room instead of dropping.
+    // False on hosts older than ABI 1.2.
+    bool offline() const {
+        return STH_HAS_FIELD(api_, sth_host_api, offline) && api_->offline != nullptr &&
+               api_->offline(api_->ctx) != 0;
     }
     const sth_host_api* raw() const { return api_; }
 
@@ -262,6 +271,18 @@ struct Trampolines {
         P* p = static_cast<P*>(self);
         guarded_callback(p, "session_close", [&] { p->session_close(c, *s, *e); });
     }
+    static void session_opened_fields(void* self, void* c, const sth_session_info* s,
+                                      const sth_json_sink* sink) noexcept {
+        P* p = static_cast<P*>(self);
+        JsonSink js(sink);
+        guarded_callback(p, "session_opened_fields", [&] { p->session_opened_fields(c, *s, js); });
+    }
+    static int session_pending(void* self, void* c, const sth_session_info* s) noexcept {
+        P* p = static_cast<P*>(self);
+        bool pending = false;  // a throwing check must not hold the session forever
+        guarded_callback(p, "session_pending", [&] { pending = p->session_pending(c, *s); });
+        return pending ? 1 : 0;
+    }
     static void event(void* self, const sth_event* e) noexcept {
         P* p = static_cast<P*>(self);
         guarded_callback(p, "event", [&] { p->event(*e); });
@@ -318,6 +339,14 @@ const sth_plugin_descriptor* make_descriptor(const char* name, const char* versi
                       })
             x.session_close = &T::session_close;
         if constexpr (requires(P& p, const sth_event& e) { p.event(e); }) x.event = &T::event;
+        if constexpr (requires(P& p, void* c, const sth_session_info& s, JsonSink& j) {
+                          p.session_opened_fields(c, s, j);
+                      })
+            x.session_opened_fields = &T::session_opened_fields;
+        if constexpr (requires(P& p, void* c, const sth_session_info& s) {
+                          { p.session_pending(c, s) } -> std::convertible_to<bool>;
+                      })
+            x.session_pending = &T::session_pending;
         return x;
     }();
     return &d;

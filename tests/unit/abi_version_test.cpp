@@ -33,6 +33,7 @@ struct Known {
 constexpr Known k_known[] = {
     {1, 1, 0, 0x4c49459d3bbb10fdULL},
     {2, 1, 1, 0x1a19169fd8fdf245ULL},  // sth_host_api.idle
+    {3, 1, 2, 0xee2cfd9a35e93b9aULL},  // host offline(), session_opened_fields, session_pending
 };
 
 BOOST_AUTO_TEST_CASE(header_matches_its_recorded_revision) {
