@@ -1,0 +1,405 @@
+#include "socket_stream.hpp"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+
+#include <arpa/inet.h>
+
+#include <cstring>
+
+namespace stethoscope::sockstream {
+
+namespace {
+constexpr const char* k_dir[2] = {"requests", "responses"};
+// A queued buffer grows by appending small chunks up to this size: one write call (and
+// one allocation) per many segments.
+constexpr size_t k_coalesce = 64 * 1024;
+// One write takes at most this much (a gather of queued buffers).
+constexpr size_t k_write_max = 1 << 20;
+
+std::chrono::nanoseconds seconds(double s) {
+    return std::chrono::nanoseconds(static_cast<int64_t>(s * 1e9));
+}
+}  // namespace
+
+std::string to_string(const tcp::endpoint& e) {
+    auto a = e.address();
+    std::string host = a.to_string();
+    if (a.is_v6()) host = "[" + host + "]";
+    return host + ":" + std::to_string(e.port());
+}
+
+std::string to_string(const sth_endpoint& e) {
+    char buf[INET6_ADDRSTRLEN] = {0};
+    inet_ntop(e.family == 6 ? AF_INET6 : AF_INET, e.addr, buf, sizeof buf);
+    std::string host = buf;
+    if (e.family == 6) host = "[" + host + "]";
+    return host + ":" + std::to_string(e.port);
+}
+
+std::string json_quote(std::string_view s) {
+    std::string out = "\"";
+    for (char c : s) {
+        switch (c) {
+            case '"': out += "\\\""; break;
+            case '\\': out += "\\\\"; break;
+            case '\n': out += "\\n"; break;
+            case '\r': out += "\\r"; break;
+            case '\t': out += "\\t"; break;
+            default:
+                if (static_cast<unsigned char>(c) < 0x20) {
+                    char b[8];
+                    std::snprintf(b, sizeof b, "\\u%04x", c);
+                    out += b;
+                } else {
+                    out += c;
+                }
+        }
+    }
+    return out + "\"";
+}
+
+SocketStream::SocketStream(Context& ctx, const sth_session_info& info, uint8_t direction,
+                           Limits limits)
+    : ctx_(ctx),
+      info_(info),
+      dir_(direction),
+      limits_(limits),
+      opened_(Clock::now()),
+      last_progress_(opened_),
+      linger_(ctx.io) {}
+
+SocketStream::~SocketStream() = default;
+
+std::string SocketStream::event_fields(std::string_view extra) const {
+    std::string f = "{\"output\":" + json_quote(ctx_.output) + ",\"direction\":\"" + k_dir[dir_] + "\"";
+    if (!extra.empty()) f += "," + std::string(extra);
+    return f + "}";
+}
+
+void SocketStream::publish(const std::vector<std::string>& events) {
+    // Built under the lock as "type\nfields"; published outside it.
+    for (const std::string& e : events) {
+        size_t nl = e.find('\n');
+        ctx_.host.publish(std::string_view(e).substr(0, nl), std::string_view(e).substr(nl + 1),
+                          &info_);
+    }
+}
+
+void SocketStream::drop_locked(uint64_t bytes, uint64_t segments, std::string_view reason,
+                               std::vector<std::string>& events) {
+    if (bytes == 0 && segments == 0) return;
+    dropped_ += bytes;
+    dropped_segments_ += segments;
+    ctx_.counters[dir_].dropped.add(bytes);
+    ctx_.counters[dir_].dropped_segments.add(segments);
+    if (in_episode_) return;
+    in_episode_ = true;
+    ++episodes_;
+    ctx_.counters[dir_].overflows.add();
+    uint64_t limit = state_ == State::open ? limits_.queue_bytes : limits_.hold_bytes;
+    events.push_back("output_overflow\n" +
+                     event_fields("\"reason\":" + json_quote(reason) +
+                                  ",\"queued_bytes\":" + std::to_string(queued_bytes_) +
+                                  ",\"limit_bytes\":" + std::to_string(limit) +
+                                  ",\"dropped_bytes\":" + std::to_string(dropped_) +
+                                  ",\"dropped_segments\":" + std::to_string(dropped_segments_)));
+}
+
+void SocketStream::fail_locked(std::string_view reason, std::string_view detail,
+                               std::vector<std::string>& events) {
+    if (state_ == State::failed) return;
+    bool was_waiting = state_ == State::waiting;
+    state_ = State::failed;
+    error_ = reason;
+    error_detail_ = detail;
+    ctx_.counters[dir_].failures.add();
+    std::string extra = "\"error\":" + json_quote(reason);
+    if (!detail.empty()) extra += ",\"detail\":" + json_quote(detail);
+    if (!peer_.empty()) extra += ",\"peer\":" + json_quote(peer_);
+    extra += ",\"queued_bytes\":" + std::to_string(queued_bytes_);
+    events.push_back("output_error\n" + event_fields(extra));
+    in_episode_ = false;  // a failure starts its own episode
+    drop_queue_locked(writing_, reason, events);
+    room_.notify_all();
+    if (!was_waiting || socket_) {
+        auto self = shared_from_this();
+        asio::post(ctx_.io, [self] { self->close_socket(); });
+    }
+}
+
+void SocketStream::drop_queue_locked(size_t keep, std::string_view reason,
+                                     std::vector<std::string>& events) {
+    uint64_t bytes = 0, segs = 0;
+    for (size_t i = keep; i < queue_.size(); ++i) {
+        bytes += queue_[i].bytes.size() - (i == 0 ? front_off_ : 0);
+        segs += queue_[i].segments;
+    }
+    queue_.erase(queue_.begin() + static_cast<std::ptrdiff_t>(keep), queue_.end());
+    if (keep == 0) front_off_ = 0;
+    queued_bytes_ -= bytes;
+    drop_locked(bytes, segs, reason, events);
+}
+
+void SocketStream::fail(std::string_view reason, std::string_view detail) {
+    std::vector<std::string> events;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        fail_locked(reason, detail, events);
+    }
+    publish(events);
+}
+
+bool SocketStream::waiting() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return state_ == State::waiting;
+}
+
+void SocketStream::check_timeouts_locked(std::vector<std::string>& events) {
+    auto now = Clock::now();
+    if (state_ == State::waiting && now - opened_ > seconds(limits_.wait_timeout_sec))
+        fail_locked(limits_.wait_error,
+                    "no consumer within " + std::to_string(limits_.wait_timeout_sec) + " s",
+                    events);
+    else if (state_ == State::open && queued_bytes_ > 0 &&
+             now - last_progress_ > seconds(limits_.stall_timeout_sec))
+        fail_locked("stalled",
+                    "the peer read nothing for " + std::to_string(limits_.stall_timeout_sec) + " s",
+                    events);
+}
+
+sth_result SocketStream::push(const uint8_t* data, size_t size) {
+    std::vector<std::string> events;
+    sth_result result = STH_OK;
+    {
+        std::unique_lock<std::mutex> lock(mutex_);
+        reassembled_ += size;
+        ctx_.counters[dir_].reassembled.add(size);
+        check_timeouts_locked(events);
+        auto limit = [&] {
+            return state_ == State::open ? limits_.queue_bytes : limits_.hold_bytes;
+        };
+        auto fits = [&] {
+            // An empty queue takes any chunk: a chunk larger than the limit is not a stall.
+            return queued_bytes_ == 0 || queued_bytes_ + size <= limit();
+        };
+        if (state_ != State::failed && !fits() && ctx_.host.offline()) {
+            // Reading a file: wait for room; the timeouts still apply.
+            while (state_ != State::failed && !fits() && !ctx_.host.stop_requested()) {
+                room_.wait_for(lock, std::chrono::milliseconds(100));
+                check_timeouts_locked(events);
+            }
+        }
+        if (state_ == State::failed) {
+            drop_locked(size, 1, error_, events);
+            result = STH_DROPPED;
+        } else if (!fits() || (state_ == State::waiting && limits_.hold_bytes == 0 &&
+                               !ctx_.host.offline())) {
+            drop_locked(size, 1, state_ == State::open ? "queue_full" : "no_consumer", events);
+            result = STH_DROPPED;
+        } else {
+            in_episode_ = false;
+            if (queue_.size() > writing_ && queue_.back().bytes.size() + size <= k_coalesce) {
+                queue_.back().bytes.insert(queue_.back().bytes.end(), data, data + size);
+                ++queue_.back().segments;
+            } else {
+                Buffer b;
+                b.bytes.reserve(std::max(size, size_t{16384}));
+                b.bytes.assign(data, data + size);
+                b.segments = 1;
+                queue_.push_back(std::move(b));
+            }
+            queued_bytes_ += size;
+            kick_locked();
+        }
+    }
+    publish(events);
+    return result;
+}
+
+void SocketStream::end() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ended_ = true;
+    if (state_ == State::open && !write_posted_ && writing_ == 0) {
+        write_posted_ = true;
+        auto self = shared_from_this();
+        asio::post(ctx_.io, [self] { self->start_write(); });
+    }
+}
+
+bool SocketStream::pending() {
+    std::vector<std::string> events;
+    bool result;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        check_timeouts_locked(events);
+        if (state_ == State::failed) result = writing_ > 0;  // its handler settles it
+        else if (state_ == State::waiting) result = true;    // until a socket or timeout
+        else result = queued_bytes_ > 0;
+    }
+    publish(events);
+    return result;
+}
+
+std::string SocketStream::summary_json() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::string s = "{\"reassembled\":" + std::to_string(reassembled_) +
+                    ",\"delivered\":" + std::to_string(delivered_) +
+                    ",\"dropped\":" + std::to_string(dropped_) +
+                    ",\"dropped_segments\":" + std::to_string(dropped_segments_) +
+                    ",\"overflow_episodes\":" + std::to_string(episodes_);
+    if (queued_bytes_ > 0)  // only when the host did not wait for the stream
+        s += ",\"queued\":" + std::to_string(queued_bytes_);
+    if (!peer_.empty()) s += ",\"peer\":" + json_quote(peer_);
+    s += ",\"peer_bytes\":" + std::to_string(peer_bytes_);
+    if (state_ == State::failed) s += ",\"error\":" + json_quote(error_);
+    return s + "}";
+}
+
+void SocketStream::kick_locked() {
+    if (state_ != State::open || write_posted_ || writing_ > 0) return;
+    write_posted_ = true;
+    auto self = shared_from_this();
+    asio::post(ctx_.io, [self] { self->start_write(); });
+}
+
+void SocketStream::attach(tcp::socket socket, std::string peer) {
+    std::vector<std::string> events;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (state_ != State::waiting) {  // failed meanwhile (timeout, shutdown)
+            boost::system::error_code ignored;
+            socket.close(ignored);
+            return;
+        }
+        socket_.emplace(std::move(socket));
+        boost::system::error_code ignored;
+        socket_->set_option(tcp::no_delay(true), ignored);
+        state_ = State::open;
+        peer_ = std::move(peer);
+        last_progress_ = Clock::now();
+        in_episode_ = false;
+        room_.notify_all();
+        write_posted_ = true;
+    }
+    publish(events);
+    start_read();
+    start_write();
+}
+
+void SocketStream::start_write() {
+    std::vector<asio::const_buffer> bufs;
+    bool close_half = false;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        write_posted_ = false;
+        if (state_ != State::open || writing_ > 0 || !socket_) return;
+        if (queue_.empty()) {
+            if (!ended_ || half_closed_) return;
+            half_closed_ = close_half = true;
+        } else {
+            size_t total = 0;
+            for (size_t i = 0; i < queue_.size() && total < k_write_max; ++i) {
+                size_t off = i == 0 ? front_off_ : 0;
+                bufs.emplace_back(queue_[i].bytes.data() + off, queue_[i].bytes.size() - off);
+                total += queue_[i].bytes.size() - off;
+            }
+            writing_ = bufs.size();
+        }
+    }
+    if (close_half) {
+        half_close();
+        return;
+    }
+    // write_some, not async_write: every partial write is progress (a slow reader is not
+    // a stalled one) and is counted as delivered at once.
+    auto self = shared_from_this();
+    socket_->async_write_some(bufs, [self](const boost::system::error_code& ec, size_t n) {
+        self->on_written(ec, n);
+    });
+}
+
+void SocketStream::on_written(const boost::system::error_code& ec, size_t n) {
+    std::vector<std::string> events;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        writing_ = 0;
+        delivered_ += n;
+        ctx_.counters[dir_].delivered.add(n);
+        if (n > 0) last_progress_ = Clock::now();
+        queued_bytes_ -= n;
+        while (n > 0) {
+            size_t left = queue_.front().bytes.size() - front_off_;
+            if (n < left) {
+                front_off_ += n;
+                break;
+            }
+            n -= left;
+            queue_.pop_front();
+            front_off_ = 0;
+        }
+        if (ec || state_ == State::failed) {
+            if (state_ != State::failed)
+                fail_locked(ec == asio::error::operation_aborted ? "closed" : "disconnected",
+                            ec.message(), events);
+            // A partly sent segment counts as a dropped segment; the bytes split exactly.
+            drop_queue_locked(0, error_, events);
+        }
+        room_.notify_all();
+        if (state_ == State::open) write_posted_ = true;
+    }
+    publish(events);
+    if (!ec) start_write();
+}
+
+void SocketStream::start_read() {
+    if (!socket_) return;
+    auto self = shared_from_this();
+    socket_->async_read_some(asio::buffer(read_buf_),
+                             [self](const boost::system::error_code& ec, size_t n) {
+                                 bool quiet_wait;
+                                 {
+                                     std::lock_guard<std::mutex> lock(self->mutex_);
+                                     self->peer_bytes_ += n;
+                                     quiet_wait = self->half_closed_ && !self->limits_.half_close;
+                                 }
+                                 if (!ec) {
+                                     if (quiet_wait) self->arm_linger();  // the peer is not quiet
+                                     self->start_read();
+                                     return;
+                                 }
+                                 // The peer finished (or went away). Once we have
+                                 // half-closed too, the connection is done.
+                                 bool done;
+                                 {
+                                     std::lock_guard<std::mutex> lock(self->mutex_);
+                                     done = self->half_closed_ || self->state_ == State::failed;
+                                 }
+                                 if (done) self->close_socket();
+                             });
+}
+
+void SocketStream::half_close() {
+    if (!socket_) return;
+    boost::system::error_code ignored;
+    if (limits_.half_close) socket_->shutdown(tcp::socket::shutdown_send, ignored);
+    arm_linger();
+}
+
+void SocketStream::arm_linger() {
+    // The peer gets `linger_sec` to finish its side (a replayed request's response).
+    auto self = shared_from_this();
+    linger_.expires_after(seconds(limits_.linger_sec));
+    linger_.async_wait([self](const boost::system::error_code& ec) {
+        if (!ec) self->close_socket();
+    });
+}
+
+void SocketStream::close_socket() {
+    linger_.cancel();
+    if (!socket_) return;
+    boost::system::error_code ignored;
+    socket_->close(ignored);
+}
+
+}  // namespace stethoscope::sockstream
