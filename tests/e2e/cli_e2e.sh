@@ -33,7 +33,7 @@ config() {  # config NAME JSON: writes $work/NAME.json
 
 # --- options ---------------------------------------------------------------------------
 out=$("$bin" --version)
-[ "$out" == "stethoscope 0.1.0 (plugin ABI 1.1)" ] && ok version || bad version "$out"
+[ "$out" == "stethoscope 0.1.0 (plugin ABI 1.2)" ] && ok version || bad version "$out"
 "$bin" --help | grep -q -- "--check-config" && ok help || bad help
 expect bad_option 2 "stethoscope: unknown option --bogus (see --help)" -- --bogus
 expect missing_value 2 "stethoscope: --config needs a value" -- -c
@@ -73,6 +73,25 @@ expect missing_plugin_dir 2 'stethoscope: plugins.dirs[0]: "/nonexistent-plugins
 expect bad_log_level 2 'stethoscope: --log-level: expected one of trace, debug, info, warning, error, got "loud"' \
     -- --log-level loud --check-config -r x.pcap
 
+config listener_port '{ "io": { "output": { "listener": { "enabled": true, "requests_port": "abc" } } } }'
+expect listener_port 2 'stethoscope: io.output.listener.requests_port: expected integer 1..65535, got "abc"' \
+    -- -c "$work/listener_port.json" --check-config -r x.pcap
+config listener_range '{ "io": { "output": { "listener": { "enabled": true, "requests_port": 7001, "port_range": "7100-7199" } } } }'
+expect listener_range 2 'stethoscope: io.output.listener.port_range: give either port_range or requests_port/responses_port' \
+    -- -c "$work/listener_range.json" --check-config -r x.pcap
+config listener_range_bad '{ "io": { "output": { "listener": { "enabled": true, "port_range": "7100-7100" } } } }'
+expect listener_range_bad 2 'stethoscope: io.output.listener.port_range: expected "first-last" with 1 <= first < last <= 65535 (at least one pair of ports), got "7100-7100"' \
+    -- -c "$work/listener_range_bad.json" --check-config -r x.pcap
+config connector_target '{ "io": { "output": { "remote-host": { "enabled": true, "requests": "nohost" } } } }'
+expect connector_target 2 'stethoscope: io.output.remote-host.requests: expected "host:port" ("[v6]:port" for IPv6), got "nohost"' \
+    -- -c "$work/connector_target.json" --check-config -r x.pcap
+config connector_none '{ "io": { "output": { "remote-host": { "enabled": true, "bind_client_port": true } } } }'
+expect connector_none 2 'stethoscope: io.output.remote-host: expected "requests" and/or "responses" ("host:port" targets)' \
+    -- -c "$work/connector_none.json" --check-config -r x.pcap
+config connector_queue '{ "io": { "output": { "remote-host": { "enabled": true, "requests": "127.0.0.1:9", "queue_bytes": 10 } } } }'
+expect connector_queue 2 'stethoscope: io.output.remote-host.queue_bytes: expected integer 1024..17179869184, got 10' \
+    -- -c "$work/connector_queue.json" --check-config -r x.pcap
+
 # --- plugins that cannot be found or loaded: exit 3 ------------------------------------
 config unknown_plugin '{ "io": { "output": { "nosuch": { "enabled": true } } } }'
 "$bin" -c "$work/unknown_plugin.json" --check-config -r x.pcap >/dev/null 2>"$work/err"
@@ -83,11 +102,21 @@ config not_plugin "{ \"plugins\": { \"dirs\": [\"$test_plugins\"] }, \"io\": { \
 expect not_a_plugin 3 "stethoscope: plugin $test_plugins/stethoscope-not-a-plugin.so: not a stethoscope plugin (no symbol stethoscope_plugin_descriptor)" \
     -- -c "$work/not_plugin.json" --check-config -r x.pcap
 config wrong_abi "{ \"plugins\": { \"dirs\": [\"$test_plugins\"] }, \"io\": { \"output\": { \"wrong-abi\": { \"enabled\": true } } } }"
-expect wrong_abi 3 "stethoscope: plugin $test_plugins/stethoscope-wrong-abi.so: built for plugin ABI 2.0, this stethoscope supports 1.0 to 1.1" \
+expect wrong_abi 3 "stethoscope: plugin $test_plugins/stethoscope-wrong-abi.so: built for plugin ABI 2.0, this stethoscope supports 1.0 to 1.2" \
     -- -c "$work/wrong_abi.json" --check-config -r x.pcap
 config wrong_kind '{ "capture": { "input": "files" } }'
 expect wrong_kind 3 "stethoscope: plugin $(dirname "$bin")/plugins/stethoscope-files.so: expected kind input, found output" \
     -- -c "$work/wrong_kind.json" --check-config
+
+port=$((20000 + RANDOM % 10000))  # below the ephemeral range
+nc -l 127.0.0.1 "$port" >/dev/null 2>&1 &
+nc_pid=$!
+for _ in $(seq 1 50); do ss -Hltn "sport = :$port" | grep -q . && break; sleep 0.05; done
+config listener_busy "{ \"io\": { \"output\": { \"listener\": { \"enabled\": true, \"requests_port\": $port, \"responses_port\": $((port + 1)) } } } }"
+expect listener_port_busy 3 "stethoscope: plugin listener: start failed: io.output.listener.requests_port: cannot listen on 127.0.0.1:$port: Address already in use" \
+    -- --log-level warning -c "$work/listener_busy.json" -r config/sample-http.pcap
+kill "$nc_pid" 2>/dev/null
+wait "$nc_pid" 2>/dev/null
 
 # --- inputs that fail: exit 4, one line ------------------------------------------------
 expect unreadable_capture 4 "stethoscope: cannot read capture $work/none.pcap: $work/none.pcap: No such file or directory" \
@@ -109,7 +138,7 @@ if [ $rc -eq 0 ] && [ "$got" == "$want" ]; then ok old_sdk_plugin; else bad old_
 if [ "$(id -u)" -ne 0 ]; then
     echo "SKIP sigterm_flushes_outputs: needs root for live capture"
 else
-    port=$(( 20000 + RANDOM % 20000 ))
+    port=$(( 20000 + RANDOM % 10000 ))
     config live "{ \"capture\": { \"mode\": \"filter\", \"filter\": \"tcp port $port\" }, \"io\": { \"output\": { \"files\": { \"enabled\": true, \"dir\": \"$work/live\" } } } }"
     "$bin" -c "$work/live.json" -i lo >"$work/live.out" 2>"$work/live.err" &
     pid=$!
