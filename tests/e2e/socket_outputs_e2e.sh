@@ -9,7 +9,11 @@
 #   connector -> two sinks (consumer.py sink): every stream arrives byte-exact (compared
 #     with the files output of the same run), delivered == reassembled, dropped 0;
 #   listener  -> a consumer (consumer.py listen) that connects only after session_opened:
-#     every stream byte-exact, half-closed, dropped 0, exact final counters.
+#     every stream byte-exact, half-closed, dropped 0, exact final counters;
+#   listener without a consumer: every stream released after claim_timeout_sec
+#     (output_error unclaimed), all its bytes dropped and counted;
+#   connector with bind_client_port when the client's port is taken: connects from
+#     another port and says so (client_port_bound false, bind_error).
 # (No claims by source port here: the capture fixes the session ids, and a port of the
 # machine may be in TIME_WAIT; the live listener test claims.) Loopback only, no root.
 set -u
@@ -91,6 +95,79 @@ kill -TERM "$cpid" 2>/dev/null
 wait "$cpid" 2>/dev/null
 check listener "$py" "$here/outputcheck.py" listener --stdout "$work/listener.stdout" \
     --files "$work/out-listener" --consumer "$work/consumer" --sessions 3
+
+# --- listener without a consumer: released after claim_timeout_sec, reported, counted ---
+cat >"$work/unclaimed.json" <<JSON
+{ "capture": { "input": "pcap-file", "mode": "filter", "stats_interval_sec": 0 },
+  "log": { "events_stdout": true },
+  "io": { "output": {
+    "listener": { "enabled": true, "requests_port": $((base + 4)), "responses_port": $((base + 5)),
+                  "claim_timeout_sec": 0.5 } } } }
+JSON
+timeout 60 "$bin" -c "$work/unclaimed.json" -r "$src/config/sample-http.pcap" >"$work/unclaimed.stdout" 2>"$work/unclaimed.stderr"
+check unclaimed "$py" - "$work/unclaimed.stdout" <<'PY'
+import json, sys
+evs = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+closed = [e for e in evs if e.get("event") == "session_closed"]
+errs = [e for e in evs if e.get("event") == "output_error" and e["error"] == "unclaimed"]
+print(("PASS" if len(closed) == 3 and len(errs) == 6 else "FAIL") +
+      ": 3 sessions without a consumer released, 6 output_error unclaimed (%d, %d)" % (len(closed), len(errs)))
+for e in closed:
+    for d in ("requests", "responses"):
+        o = e["outputs"]["listener"][d]
+        print(("PASS" if o["delivered"] == 0 and o["dropped"] == o["reassembled"] == e[d]["bytes"]
+               and o.get("error") == "unclaimed" else "FAIL") +
+              ": uid %d %s: all %d bytes dropped and counted (unclaimed)" % (e["uid"], d, e[d]["bytes"]))
+PY
+
+# --- connector binding the client's port: taken -> any port, reported -------------------
+"$py" - "$((base + 6))" <<'PY' &
+import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+try:
+    s.bind(("127.0.0.1", 55734)); s.listen(1)  # the first session's client port, taken
+except OSError:
+    pass  # taken already (TIME_WAIT of an earlier run): the connector must fall back either way
+t = socket.socket(); t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+t.bind(("127.0.0.1", int(sys.argv[1]))); t.listen(16)
+end = time.time() + 20
+conns = []
+t.settimeout(0.2)
+while time.time() < end:
+    try:
+        c, _ = t.accept(); conns.append(c)
+        c.setblocking(False)
+    except socket.timeout:
+        pass
+    for c in conns:
+        try:
+            c.recv(1 << 20)
+        except OSError:
+            pass
+PY
+pids+=($!)
+for _ in $(seq 1 100); do ss -Hltn "sport = :$((base + 6))" | grep -q . && break; sleep 0.05; done
+cat >"$work/bind.json" <<JSON
+{ "capture": { "input": "pcap-file", "mode": "filter", "stats_interval_sec": 0 },
+  "log": { "events_stdout": true },
+  "io": { "output": {
+    "remote-host": { "enabled": true, "requests": "127.0.0.1:$((base + 6))", "bind_client_port": true,
+                     "linger_sec": 0.2 } } } }
+JSON
+timeout 60 "$bin" -c "$work/bind.json" -r "$src/config/sample-http.pcap" >"$work/bind.stdout" 2>"$work/bind.stderr"
+check bind "$py" - "$work/bind.stdout" <<'PY'
+import json, sys
+evs = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+c = [e for e in evs if e.get("event") == "output_connected" and e["session"] == 55734]
+ok = len(c) == 1 and c[0]["client_port_bound"] is False and c[0].get("bind_error") and \
+    not c[0]["local"].endswith(":55734")
+print(("PASS" if ok else "FAIL") + ": client port 55734 taken: connected from %s, reported %s"
+      % (c[0]["local"] if c else None, {k: c[0].get(k) for k in ("client_port_bound", "bind_error")} if c else None))
+closed = [e for e in evs if e.get("event") == "session_closed"]
+good = [e for e in closed if e["outputs"]["connector"]["requests"]["delivered"] == e["requests"]["bytes"]]
+print(("PASS" if len(closed) == 3 and len(good) == 3 else "FAIL") +
+      ": every request stream delivered in full (%d of %d)" % (len(good), len(closed)))
+PY
 
 echo "$fails checks failed"
 ((fails == 0))
