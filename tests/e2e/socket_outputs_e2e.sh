@@ -13,7 +13,9 @@
 #   listener without a consumer: every stream released after claim_timeout_sec
 #     (output_error unclaimed), all its bytes dropped and counted;
 #   connector with bind_client_port when the client's port is taken: connects from
-#     another port and says so (client_port_bound false, bind_error).
+#     another port and says so (client_port_bound false, bind_error);
+#   connector towards a target that never completes the handshake: connect_timeout,
+#     every byte dropped and counted.
 # (No claims by source port here: the capture fixes the session ids, and a port of the
 # machine may be in TIME_WAIT; the live listener test claims.) Loopback only, no root.
 set -u
@@ -167,6 +169,47 @@ closed = [e for e in evs if e.get("event") == "session_closed"]
 good = [e for e in closed if e["outputs"]["connector"]["requests"]["delivered"] == e["requests"]["bytes"]]
 print(("PASS" if len(closed) == 3 and len(good) == 3 else "FAIL") +
       ": every request stream delivered in full (%d of %d)" % (len(good), len(closed)))
+PY
+
+# --- connector towards a target that never answers the handshake: connect_timeout -------
+# A listening socket with a full accept queue (backlog 0, one connection already waiting,
+# never accepted): the kernel drops further SYNs, so connects hang until our timeout.
+"$py" - "$((base + 7))" <<'PY' &
+import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(0)
+fill = []
+for _ in range(2):
+    c = socket.socket(); c.setblocking(False)
+    try:
+        c.connect(("127.0.0.1", int(sys.argv[1])))
+    except BlockingIOError:
+        pass
+    fill.append(c)
+time.sleep(30)
+PY
+pids+=($!)
+for _ in $(seq 1 100); do ss -Hltn "sport = :$((base + 7))" | grep -q . && break; sleep 0.05; done
+sleep 0.3
+cat >"$work/timeout.json" <<JSON
+{ "capture": { "input": "pcap-file", "mode": "filter", "stats_interval_sec": 0 },
+  "log": { "events_stdout": true },
+  "io": { "output": {
+    "remote-host": { "enabled": true, "requests": "127.0.0.1:$((base + 7))", "connect_timeout_sec": 0.5 } } } }
+JSON
+timeout 60 "$bin" -c "$work/timeout.json" -r "$src/config/sample-http.pcap" >"$work/timeout.stdout" 2>"$work/timeout.stderr"
+check connect_timeout "$py" - "$work/timeout.stdout" <<'PY'
+import json, sys
+evs = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+closed = [e for e in evs if e.get("event") == "session_closed"]
+errs = [e for e in evs if e.get("event") == "output_error" and e["error"] == "connect_timeout"]
+print(("PASS" if len(closed) == 3 and len(errs) == 3 else "FAIL") +
+      ": a target that never completes the handshake: 3 output_error connect_timeout (%d), 3 sessions closed (%d)"
+      % (len(errs), len(closed)))
+for e in closed:
+    o = e["outputs"]["connector"]["requests"]
+    print(("PASS" if o["delivered"] == 0 and o["dropped"] == o["reassembled"] == e["requests"]["bytes"] else "FAIL") +
+          ": uid %d: all %d request bytes dropped and counted (%s)" % (e["uid"], e["requests"]["bytes"], o.get("error")))
 PY
 
 echo "$fails checks failed"
