@@ -167,4 +167,28 @@ private:
     std::array<uint8_t, 16384> read_buf_{};
 };
 
+// The two streams of one session (either may be absent: a connector direction without a
+// target), with the session callbacks both socket outputs share.
+struct StreamPair {
+    std::shared_ptr<SocketStream> stream[2];
+
+    sth_result push(const sth_stream_chunk& c) {  // a direction without a stream: not ours
+        return stream[c.direction] ? stream[c.direction]->push(c.data, c.size) : STH_OK;
+    }
+    void end(uint8_t direction) {
+        if (stream[direction]) stream[direction]->end();
+    }
+    bool pending() {  // asks both: each runs its own timeouts
+        bool any = false;
+        for (auto& st : stream)
+            if (st && st->pending()) any = true;
+        return any;
+    }
+    void summary(JsonSink& sink) {
+        const char* keys[2] = {"requests", "responses"};
+        for (int d = 0; d < 2; ++d)
+            if (stream[d]) sink.put(keys[d], stream[d]->summary_json());
+    }
+};
+
 }  // namespace stethoscope::sockstream

@@ -40,9 +40,7 @@ Config parse_config(std::string_view json, std::string_view path) {
     return c;
 }
 
-struct ConnectorOutput::Session {
-    std::shared_ptr<sockstream::SocketStream> stream[2];
-};
+struct ConnectorOutput::Session : sockstream::StreamPair {};
 
 namespace {
 // The address the kernel would send from towards `target` (a connected UDP socket sends
@@ -189,31 +187,20 @@ void ConnectorOutput::connect(std::shared_ptr<sockstream::SocketStream> stream, 
 
 sth_result ConnectorOutput::stream_data(void* cookie, const sth_session_info&,
                                         const sth_stream_chunk& c) {
-    auto* session = static_cast<Session*>(cookie);
-    if (session == nullptr || !session->stream[c.direction]) return STH_OK;  // no target for it
-    return session->stream[c.direction]->push(c.data, c.size);
+    if (cookie == nullptr) return STH_DROPPED;  // session_open failed: counted as dropped
+    return static_cast<Session*>(cookie)->push(c);
 }
 
 void ConnectorOutput::stream_end(void* cookie, const sth_session_info&, const sth_stream_end& e) {
-    auto* session = static_cast<Session*>(cookie);
-    if (session != nullptr && session->stream[e.direction]) session->stream[e.direction]->end();
+    if (cookie != nullptr) static_cast<Session*>(cookie)->end(e.direction);
 }
 
 bool ConnectorOutput::session_pending(void* cookie, const sth_session_info&) {
-    auto* session = static_cast<Session*>(cookie);
-    if (session == nullptr) return false;
-    bool pending = false;
-    for (auto& st : session->stream)
-        if (st && st->pending()) pending = true;
-    return pending;
+    return cookie != nullptr && static_cast<Session*>(cookie)->pending();
 }
 
 void ConnectorOutput::session_summary(void* cookie, const sth_session_info&, JsonSink& sink) {
-    auto* session = static_cast<Session*>(cookie);
-    if (session == nullptr) return;
-    const char* keys[2] = {"requests", "responses"};
-    for (int d = 0; d < 2; ++d)
-        if (session->stream[d]) sink.put(keys[d], session->stream[d]->summary_json());
+    if (cookie != nullptr) static_cast<Session*>(cookie)->summary(sink);
 }
 
 void ConnectorOutput::session_close(void* cookie, const sth_session_info&, const sth_event&) {

@@ -56,8 +56,7 @@ Config parse_config(std::string_view json, std::string_view path) {
     return c;
 }
 
-struct ListenerOutput::Session {
-    StreamPtr stream[2];
+struct ListenerOutput::Session : sockstream::StreamPair {
     std::shared_ptr<tcp::acceptor> acceptor[2];  // port_range: this session's own ports
     uint16_t first_port = 0;
     bool no_ports = false;
@@ -286,29 +285,20 @@ void ListenerOutput::session_opened_fields(void* cookie, const sth_session_info&
 }
 
 sth_result ListenerOutput::stream_data(void* cookie, const sth_session_info&, const sth_stream_chunk& c) {
-    auto* session = static_cast<Session*>(cookie);
-    if (session == nullptr) return STH_DROPPED;
-    return session->stream[c.direction]->push(c.data, c.size);
+    if (cookie == nullptr) return STH_DROPPED;  // session_open failed: counted as dropped
+    return static_cast<Session*>(cookie)->push(c);
 }
 
 void ListenerOutput::stream_end(void* cookie, const sth_session_info&, const sth_stream_end& e) {
-    auto* session = static_cast<Session*>(cookie);
-    if (session != nullptr) session->stream[e.direction]->end();
+    if (cookie != nullptr) static_cast<Session*>(cookie)->end(e.direction);
 }
 
 bool ListenerOutput::session_pending(void* cookie, const sth_session_info&) {
-    auto* session = static_cast<Session*>(cookie);
-    if (session == nullptr) return false;
-    bool pending = false;
-    for (auto& st : session->stream)
-        if (st->pending()) pending = true;
-    return pending;
+    return cookie != nullptr && static_cast<Session*>(cookie)->pending();
 }
 
 void ListenerOutput::session_summary(void* cookie, const sth_session_info&, JsonSink& sink) {
-    auto* session = static_cast<Session*>(cookie);
-    if (session == nullptr) return;
-    for (int d = 0; d < 2; ++d) sink.put(k_dir[d], session->stream[d]->summary_json());
+    if (cookie != nullptr) static_cast<Session*>(cookie)->summary(sink);
 }
 
 void ListenerOutput::session_close(void* cookie, const sth_session_info&, const sth_event&) {
