@@ -12,6 +12,8 @@
 #     every stream byte-exact, half-closed, dropped 0, exact final counters;
 #   listener without a consumer: every stream released after claim_timeout_sec
 #     (output_error unclaimed), all its bytes dropped and counted;
+#   SIGINT while sessions wait for a consumer: released at once (output_error shutdown),
+#     every byte counted, exit 0;
 #   connector with bind_client_port when the client's port is taken: connects from
 #     another port and says so (client_port_bound false, bind_error);
 #   connector towards a target that never completes the handshake: connect_timeout,
@@ -120,6 +122,41 @@ for e in closed:
         print(("PASS" if o["delivered"] == 0 and o["dropped"] == o["reassembled"] == e[d]["bytes"]
                and o.get("error") == "unclaimed" else "FAIL") +
               ": uid %d %s: all %d bytes dropped and counted (unclaimed)" % (e["uid"], d, e[d]["bytes"]))
+PY
+
+# --- SIGINT while sessions wait for a consumer: released at once, every byte counted ------
+sed 's/"claim_timeout_sec": 0.5/"claim_timeout_sec": 60/' "$work/unclaimed.json" >"$work/sigint.json"
+"$bin" -c "$work/sigint.json" -r "$src/config/sample-http.pcap" >"$work/sigint.stdout" 2>"$work/sigint.stderr" &
+spid=$!
+for _ in $(seq 1 50); do grep -q session_opened "$work/sigint.stdout" 2>/dev/null && break; sleep 0.1; done
+sleep 0.5
+t0=$(date +%s%N)
+kill -INT "$spid"
+for _ in $(seq 1 100); do kill -0 "$spid" 2>/dev/null || break; sleep 0.05; done
+if kill -0 "$spid" 2>/dev/null; then
+    kill -KILL "$spid"
+    echo "FAIL: SIGINT: still running 5 s later (waiting for the 60 s claim timeout?)"; fails=$((fails + 1))
+else
+    wait "$spid"
+    src_rc=$?
+    ms=$((($(date +%s%N) - t0) / 1000000))
+    if ((src_rc == 0 && ms < 3000)); then
+        echo "PASS: SIGINT with unclaimed sessions: exit 0 after $ms ms"
+    else
+        echo "FAIL: SIGINT with unclaimed sessions: exit $src_rc after $ms ms"; fails=$((fails + 1))
+    fi
+fi
+check sigint "$py" - "$work/sigint.stdout" <<'PY'
+import json, sys
+evs = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+closed = [e for e in evs if e.get("event") == "session_closed"]
+print(("PASS" if len(closed) == 3 else "FAIL") + ": SIGINT: 3 session records (%d)" % len(closed))
+for e in closed:
+    for d in ("requests", "responses"):
+        o = e["outputs"]["listener"][d]
+        print(("PASS" if o["dropped"] == o["reassembled"] == e[d]["bytes"] and o.get("error") == "shutdown"
+               else "FAIL") + ": SIGINT uid %d %s: %d bytes dropped and counted (%s)"
+              % (e["uid"], d, o["dropped"], o.get("error")))
 PY
 
 # --- connector binding the client's port: taken -> any port, reported -------------------

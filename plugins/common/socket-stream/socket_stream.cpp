@@ -157,6 +157,19 @@ bool SocketStream::waiting() const {
 
 void SocketStream::check_timeouts_locked(std::vector<std::string>& events) {
     auto now = Clock::now();
+    if (state_ != State::failed && ctx_.host.stop_requested()) {
+        // Shutting down (SIGINT/SIGTERM): no waiting for a socket; queued bytes get a
+        // short grace to go out, then what is left is dropped and counted.
+        if (stop_seen_ == Clock::time_point{}) stop_seen_ = now;
+        if (state_ == State::waiting) {
+            fail_locked("shutdown", "stopped before a socket was there", events);
+            return;
+        }
+        if (queued_bytes_ > 0 && now - stop_seen_ > seconds(k_shutdown_grace_sec)) {
+            fail_locked("shutdown", "stopped with bytes still queued", events);
+            return;
+        }
+    }
     if (state_ == State::waiting && now - opened_ > seconds(limits_.wait_timeout_sec))
         fail_locked(limits_.wait_error,
                     "no consumer within " + std::to_string(limits_.wait_timeout_sec) + " s",

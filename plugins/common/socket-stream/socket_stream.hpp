@@ -16,6 +16,10 @@
 // ends when a chunk fits again). Reading a file (Host::offline) the worker waits for room
 // instead, until the stream fails (stall, consumer gone, never claimed) or the host stops.
 //
+// Shutdown (the host's stop request, SIGINT/SIGTERM): a stream still waiting for its
+// socket fails at once, queued bytes get 2 s to go out; both end as output_error
+// "shutdown" with every byte counted.
+//
 // Threads: push/end/pending/summary run on the session's worker thread; attach/fail and
 // every socket operation on the io_context's thread(s). One mutex per stream.
 #pragma once
@@ -157,6 +161,8 @@ private:
     bool half_closed_ = false;
     bool in_episode_ = false;       // dropping since the last accepted chunk
     Clock::time_point last_progress_;
+    Clock::time_point stop_seen_{};  // when the host's stop request was first noticed
+    static constexpr double k_shutdown_grace_sec = 2;
     uint64_t reassembled_ = 0, delivered_ = 0, dropped_ = 0, dropped_segments_ = 0;
     uint64_t episodes_ = 0, peer_bytes_ = 0;
     std::string peer_, error_, error_detail_;
