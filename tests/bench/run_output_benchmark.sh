@@ -13,8 +13,12 @@
 # every run. Every contender runs with the connector only:
 #   {"capture": {"input": "pcap-file", "mode": "filter"},
 #    "io": {"output": {"remote-host": {"enabled": true, "requests": "127.0.0.1:P1",
-#                                      "responses": "127.0.0.1:P2", "queue_bytes": Q}}},
+#                                      "responses": "127.0.0.1:P2", "queue_bytes": Q,
+#                                      "half_close": true}}},
 #    "log": {"events_stdout": true}}
+# half_close: the sink is a consumer that reads to EOF, so each connection ends when its
+# stream is out (by default the connector would keep it open until the target has been
+# quiet for linger_sec, as a replayed server needs).
 #
 # 1. Throughput, on bulk.pcap:
 #    connector   stethoscope -c CONFIG -r bulk.pcap > events; wall time from its start to
@@ -131,7 +135,8 @@ cat >"$cfg" <<EOF
  "io": {"output": {"remote-host": {"enabled": true,
                                    "requests": "127.0.0.1:$port_req",
                                    "responses": "127.0.0.1:$port_resp",
-                                   "queue_bytes": $queue_bytes}}},
+                                   "queue_bytes": $queue_bytes,
+                                   "half_close": true}}},
  "log": {"events_stdout": true}}
 EOF
 
