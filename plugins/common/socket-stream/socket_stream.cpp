@@ -69,7 +69,10 @@ SocketStream::SocketStream(Context& ctx, const sth_session_info& info, uint8_t d
       last_progress_(opened_),
       linger_(ctx.io) {}
 
-SocketStream::~SocketStream() = default;
+SocketStream::~SocketStream() {
+    // Whatever is still queued (a stop without draining) leaves the output's total.
+    ctx_.total_queued.fetch_sub(queued_bytes_, std::memory_order_relaxed);
+}
 
 std::string SocketStream::event_fields(std::string_view extra) const {
     std::string f = "{\"output\":" + json_quote(ctx_.output) + ",\"direction\":\"" + k_dir[dir_] + "\"";
@@ -138,6 +141,7 @@ void SocketStream::drop_queue_locked(size_t keep, std::string_view reason,
     queue_.erase(queue_.begin() + static_cast<std::ptrdiff_t>(keep), queue_.end());
     if (keep == 0) front_off_ = 0;
     queued_bytes_ -= bytes;
+    ctx_.total_queued.fetch_sub(bytes, std::memory_order_relaxed);
     drop_locked(bytes, segs, reason, events);
 }
 
@@ -192,9 +196,12 @@ sth_result SocketStream::push(const uint8_t* data, size_t size) {
         auto limit = [&] {
             return state_ == State::open ? limits_.queue_bytes : limits_.hold_bytes;
         };
+        auto fits_total = [&] {
+            return ctx_.total_queued.load(std::memory_order_relaxed) + size <= ctx_.total_queue_limit;
+        };
         auto fits = [&] {
             // An empty queue takes any chunk: a chunk larger than the limit is not a stall.
-            return queued_bytes_ == 0 || queued_bytes_ + size <= limit();
+            return (queued_bytes_ == 0 || queued_bytes_ + size <= limit()) && fits_total();
         };
         if (state_ != State::failed && !fits() && ctx_.host.offline()) {
             // Reading a file: wait for room; the timeouts still apply.
@@ -208,7 +215,11 @@ sth_result SocketStream::push(const uint8_t* data, size_t size) {
             result = STH_DROPPED;
         } else if (!fits() || (state_ == State::waiting && limits_.hold_bytes == 0 &&
                                !ctx_.host.offline())) {
-            drop_locked(size, 1, state_ == State::open ? "queue_full" : "no_consumer", events);
+            drop_locked(size, 1,
+                        !fits_total()             ? "total_queue_full"
+                        : state_ == State::open ? "queue_full"
+                                                : "no_consumer",
+                        events);
             result = STH_DROPPED;
         } else {
             in_episode_ = false;
@@ -223,6 +234,7 @@ sth_result SocketStream::push(const uint8_t* data, size_t size) {
                 queue_.push_back(std::move(b));
             }
             queued_bytes_ += size;
+            ctx_.total_queued.fetch_add(size, std::memory_order_relaxed);
             kick_locked();
         }
     }
@@ -341,6 +353,7 @@ void SocketStream::on_written(const boost::system::error_code& ec, size_t n) {
         ctx_.counters[dir_].delivered.add(n);
         if (n > 0) last_progress_ = Clock::now();
         queued_bytes_ -= n;
+        ctx_.total_queued.fetch_sub(n, std::memory_order_relaxed);
         while (n > 0) {
             size_t left = queue_.front().bytes.size() - front_off_;
             if (n < left) {

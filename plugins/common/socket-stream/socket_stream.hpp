@@ -31,6 +31,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -50,6 +51,7 @@ using Clock = std::chrono::steady_clock;
 struct Limits {
     uint64_t queue_bytes = 4u << 20;  // per stream, once the socket is there
     uint64_t hold_bytes = 4u << 20;   // per stream, before it is (connecting / unclaimed)
+    uint64_t total_queue_bytes = 256u << 20;  // all streams of the output together
     double stall_timeout_sec = 10;    // no write progress with bytes queued: give up
     double wait_timeout_sec = 10;     // no socket this long after the session opened: give up
     const char* wait_error = "unclaimed";  // the output_error of that case
@@ -68,8 +70,8 @@ struct DirectionCounters {
 
 // What a stream shares with its output plugin.
 struct Context {
-    Context(const Host& h, asio::io_context& i, std::string name)
-        : host(h), io(i), output(std::move(name)) {
+    Context(const Host& h, asio::io_context& i, std::string name, uint64_t total_limit)
+        : host(h), io(i), output(std::move(name)), total_queue_limit(total_limit) {
         const char* dirs[2] = {"requests", "responses"};
         for (int d = 0; d < 2; ++d) {
             std::string p = dirs[d];
@@ -85,6 +87,10 @@ struct Context {
     asio::io_context& io;
     std::string output;  // instance name, in events
     std::array<DirectionCounters, 2> counters;
+    // Bytes queued in all streams of the output: a consumer that never reads, times many
+    // sessions, stays within this bound (live: drop, reason total_queue_full; offline: wait).
+    const uint64_t total_queue_limit;
+    std::atomic<uint64_t> total_queued{0};
 };
 
 // "ip:port" ("[v6]:port") of an endpoint.

@@ -24,6 +24,11 @@ inline Limits parse_limits(config::Section& s, const char* hold_key, uint64_t ho
             s.integer(hold_key, static_cast<int64_t>(hold_default), 0, int64_t{1} << 34));
     l.wait_timeout_sec = wait_default;
     if (wait_key != nullptr) l.wait_timeout_sec = s.number(wait_key, wait_default, 0.05, 86400);
+    l.total_queue_bytes = static_cast<uint64_t>(s.integer(
+        "total_queue_bytes", static_cast<int64_t>(l.total_queue_bytes), 65536, int64_t{1} << 40));
+    if (l.total_queue_bytes < l.queue_bytes)
+        throw ConfigError(s.path("total_queue_bytes") + ": must be at least queue_bytes (" +
+                          std::to_string(l.queue_bytes) + ")");
     l.stall_timeout_sec = s.number("stall_timeout_sec", l.stall_timeout_sec, 0.05, 86400);
     l.linger_sec = s.number("linger_sec", l.linger_sec, 0, 3600);
     return l;

@@ -12,6 +12,8 @@
 //   connect_timeout_sec number, 3
 //   queue_bytes         integer, 4 MiB  per stream; bytes captured while connecting are
 //                                     queued too
+//   total_queue_bytes   integer, 256 MiB  all streams of the output together (a never-
+//                                     reading peer times many sessions stays bounded)
 //   stall_timeout_sec   number, 10    bytes queued and the target reads nothing this long:
 //                                     the stream fails ("stalled"), the rest is dropped
 //   half_close          bool, false   at the stream's end shut down our sending side at

@@ -21,6 +21,8 @@
 //                                        the stream is released (output_error "unclaimed"),
 //                                        its bytes dropped and counted
 //   queue_bytes         integer, 4 MiB   per stream, once a consumer is connected
+//   total_queue_bytes   integer, 256 MiB  all streams of the output together (a never-
+//                                     reading peer times many sessions stays bounded)
 //   stall_timeout_sec   number, 10       linger_sec  number, 2   (as in the connector)
 //
 // Each stream is half-closed (shutdown of the write side) once its direction ended and
