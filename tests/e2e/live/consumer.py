@@ -98,6 +98,8 @@ def cmd_listen(a):
 
     def open_session(ev, idx):
         uid, sid = ev["uid"], ev["session"]
+        if a.delay > 0:
+            time.sleep(a.delay)  # a consumer that comes late
         claim = a.claim == "all" or (a.claim == "odd" and uid % 2 == 1)
         if a.range:
             info = ev.get("listener", {})
@@ -132,7 +134,10 @@ def cmd_listen(a):
         if ev.get("event") != "session_opened":
             continue
         n += 1
-        open_session(ev, n)
+        if a.delay > 0:  # late, but each session on its own schedule
+            threading.Thread(target=open_session, args=(ev, n), daemon=True).start()
+        else:
+            open_session(ev, n)
     for t in threads:
         t.join(timeout=1)
     with open(os.path.join(a.out, "consumer.json"), "w") as f:
@@ -189,6 +194,8 @@ def main():
     l.add_argument("--slow", type=int, default=0)
     l.add_argument("--slow-rate", type=int, default=1024)
     l.add_argument("--slow-for", type=float, default=4)
+    l.add_argument("--delay", type=float, default=0,
+                   help="connect this many seconds after session_opened")
     l.add_argument("--duration", type=float, default=60)
     s = sub.add_parser("sink")
     s.add_argument("--port", type=int, required=True)

@@ -12,6 +12,8 @@
 # binary POSTs, keep-alive connections). The connector reads what B answers (counted as
 # peer_bytes) and accounts for every byte (delivered == reassembled, nothing dropped).
 #
+# A third instance runs the listener with hold_bytes 0 and a consumer that comes 0.3 s
+# late: what came before it is dropped and counted, the rest arrives byte-exact.
 # A second stethoscope on the same link runs the listener with port_range holding one
 # pair of ports: the first session gets its own two ports (announced in session_opened;
 # a consumer reads both streams byte-exact), the overlapping second one finds the range
@@ -76,17 +78,31 @@ cat >"$LIVE_WORK/range.json" <<EOF
   } }
 }
 EOF
+cat >"$LIVE_WORK/hold0.json" <<EOF
+{
+  "capture": { $capture },
+  "log": { "events_stdout": true },
+  "io": { "output": {
+    "listener": { "enabled": true, "requests_port": 7301, "responses_port": 7302, "hold_bytes": 0 },
+    "files": { "enabled": true, "dir": "$LIVE_WORK/out-hold0" }
+  } }
+}
+EOF
 live_sth_start shadow "$STH_NS_CLI" "$STH_NS_IF" "$LIVE_WORK/shadow.json" || live_finish
+live_sth_start hold0 "$STH_NS_CLI" "$STH_NS_IF" "$LIVE_WORK/hold0.json" || live_finish
 live_sth_start range "$STH_NS_CLI" "$STH_NS_IF" "$LIVE_WORK/range.json" || live_finish
 ip netns exec "$STH_NS_CLI" "$LIVE_PYTHON" "$HERE/consumer.py" listen --range \
     --events "$LIVE_WORK/range.stdout" --out "$LIVE_WORK/consumer" --duration 30 &
 consumer_pid=$!
+ip netns exec "$STH_NS_CLI" "$LIVE_PYTHON" "$HERE/consumer.py" listen --ports 7301 7302 --delay 0.3 \
+    --events "$LIVE_WORK/hold0.stdout" --out "$LIVE_WORK/consumer-hold0" --duration 30 &
+consumer2_pid=$!
 sleep 0.5
 
 base="http://$STH_SRV_IP"
 live_log "workload ($(live_elapsed)s)"
-# 1: a paced 1 MiB download keeps the port pair busy while 2 runs (range exhausted).
-live_curl paced -o /dev/null "$base/slow/m1.bin" &
+# 1: a paced 4 MiB download keeps the port pair busy while 2 runs (range exhausted).
+live_curl paced -o /dev/null "$base/slow/m4.bin" &  # nginx sends 1 s worth (2 MB) at once, the rest paced
 paced_pid=$!
 sleep 0.2
 live_curl ka -o /dev/null -o /dev/null -o /dev/null -o /dev/null -o /dev/null \
@@ -103,7 +119,7 @@ live_curl ka2 -o /dev/null -o /dev/null "$base/t" "$base/small.txt"
 live_curl_verdict paced ka form bin ka2
 live_log "workload done ($(live_elapsed)s)"
 
-for id in shadow range; do
+for id in shadow range hold0; do
     for _ in $(seq 1 100); do
         (($(grep -c '"event":"session_closed"' "$LIVE_WORK/$id.stdout") >= 5)) && break
         sleep 0.1
@@ -112,10 +128,12 @@ done
 sleep 1  # B's last answers and log lines
 live_sth_stop shadow
 live_sth_stop range
+live_sth_stop hold0
 live_expect_clean_exit shadow
 live_expect_clean_exit range
-kill "$consumer_pid" 2>/dev/null
-wait "$consumer_pid" 2>/dev/null
+live_expect_clean_exit hold0
+kill "$consumer_pid" "$consumer2_pid" 2>/dev/null
+wait "$consumer_pid" "$consumer2_pid" 2>/dev/null
 
 live_check accesslogs "$LIVE_PYTHON" "$HERE/outputcheck.py" accesslogs \
     "$LIVE_WORK/nginx-a/logs/shadow.log" "$LIVE_WORK/nginx-b/logs/shadow.log" --min 10
@@ -173,6 +191,42 @@ for uid, e in sorted(closed.items()):
         check(data == want and got[0].get("eof"),
               "range uid %d %s: the consumer on the session's own port got %s bytes, byte-exact, then EOF"
               % (uid, d, len(data) if data is not None else "no"))
+PY
+# hold_bytes 0, the prototype's behaviour: bytes before the consumer connects (0.3 s
+# late) are dropped and counted (output_overflow no_consumer); from then on every byte
+# arrives, so the consumer holds exactly the stream's tail.
+live_check hold0 "$LIVE_PYTHON" - "$LIVE_WORK/hold0.stdout" "$LIVE_WORK/out-hold0" "$LIVE_WORK/consumer-hold0" <<'PY'
+import json, os, sys
+evs = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+closed = {e["uid"]: e for e in evs if e.get("event") == "session_closed"}
+conns = json.load(open(os.path.join(sys.argv[3], "consumer.json")))
+by_port = {(c["local_port"], c["direction"]): c for c in conns if "local_port" in c}
+got = {}
+for e in evs:
+    if e.get("event") == "output_connected":
+        got[(e["uid"], e["direction"])] = int(e["peer"].rsplit(":", 1)[1])
+def stem(e):
+    f = lambda ep: ep.rsplit(":", 1)[0] + "_" + ep.rsplit(":", 1)[1]
+    return f(e["client"]) + "-" + f(e["server"])
+def check(c, m):
+    print(("PASS: " if c else "FAIL: ") + m)
+check(len(closed) == 5, "hold0: 5 sessions closed (%d)" % len(closed))
+partial = 0
+for uid, e in sorted(closed.items()):
+    for d in ("requests", "responses"):
+        o = e["outputs"]["listener"][d]
+        want = open(os.path.join(sys.argv[2], stem(e), d + ".bin"), "rb").read()
+        c = by_port.get((got.get((uid, d)), d))
+        data = open(c["file"], "rb").read() if c else b""
+        ok = (o["reassembled"] == len(want) and o["delivered"] == len(data) and
+              o["dropped"] == len(want) - len(data) and want.endswith(data) and "error" not in o)
+        check(ok, "hold0 uid %d %s: %d bytes dropped before the consumer came, the %d after it arrived byte-exact"
+              % (uid, d, o["dropped"], len(data)))
+        if d == "responses" and 0 < len(data) < len(want):
+            partial += 1
+check(partial >= 1, "hold0: the paced 4 MiB download was joined mid-stream (%d)" % partial)
+n = sum(1 for e in evs if e.get("event") == "output_overflow" and e["reason"] == "no_consumer")
+check(n >= 5, "hold0: %d output_overflow no_consumer events" % n)
 PY
 live_log "done in $(live_elapsed)s"
 live_finish
