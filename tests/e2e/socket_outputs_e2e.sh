@@ -12,6 +12,8 @@
 #     every stream byte-exact, half-closed, dropped 0, exact final counters;
 #   listener without a consumer: every stream released after claim_timeout_sec
 #     (output_error unclaimed), all its bytes dropped and counted;
+#   consumers parked before any session: one that left again is skipped, the waiting one
+#     gets the first session byte-exact;
 #   SIGINT while sessions wait for a consumer: released at once (output_error shutdown),
 #     every byte counted, exit 0;
 #   connector with bind_client_port when the client's port is taken: connects from
@@ -157,6 +159,73 @@ for e in closed:
         print(("PASS" if o["dropped"] == o["reassembled"] == e[d]["bytes"] and o.get("error") == "shutdown"
                else "FAIL") + ": SIGINT uid %d %s: %d bytes dropped and counted (%s)"
               % (e["uid"], d, o["dropped"], o.get("error")))
+PY
+
+# --- consumers that came before any session: one went away again, one waits ------------
+# The capture is fed through a FIFO, so both consumers are parked before the first
+# session; the one that left must not take it.
+mkfifo "$work/feed.pcap"
+cat >"$work/parked.json" <<JSON
+{ "capture": { "input": "pcap-file", "mode": "filter", "stats_interval_sec": 0 },
+  "log": { "events_stdout": true },
+  "io": { "output": {
+    "listener": { "enabled": true, "requests_port": $((base + 8)), "responses_port": $((base + 9)),
+                  "claim_timeout_sec": 1 },
+    "files": { "enabled": true, "dir": "$work/out-parked" } } } }
+JSON
+"$bin" -c "$work/parked.json" -r "$work/feed.pcap" >"$work/parked.stdout" 2>"$work/parked.stderr" &
+ppid_=$!
+pids+=($ppid_)
+for _ in $(seq 1 100); do ss -Hltn "sport = :$((base + 9))" | grep -q . && break; sleep 0.05; done
+"$py" - "$((base + 8))" "$((base + 9))" "$work/parked" <<'PY' &
+import os, socket, sys, threading, time
+req, resp, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+os.makedirs(out, exist_ok=True)
+for port in (req, resp):  # the consumer that leaves before any session
+    s = socket.create_connection(("127.0.0.1", port)); s.close()
+time.sleep(0.3)
+def read(port, name):
+    s = socket.create_connection(("127.0.0.1", port))
+    open(os.path.join(out, "port-%s" % name), "w").write(str(s.getsockname()[1]))
+    with open(os.path.join(out, name + ".bin"), "wb") as f:
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            f.write(d)
+ts = [threading.Thread(target=read, args=(p, n)) for p, n in ((req, "requests"), (resp, "responses"))]
+for t in ts: t.start()
+for t in ts: t.join(20)
+PY
+consumer_pid=$!
+pids+=($consumer_pid)
+sleep 0.8
+cat "$src/config/sample-http.pcap" >"$work/feed.pcap"
+wait "$ppid_"
+wait "$consumer_pid"
+check parked "$py" - "$work" <<'PY'
+import json, os, sys
+w = sys.argv[1]
+evs = [json.loads(l) for l in open(os.path.join(w, "parked.stdout")) if l.startswith("{")]
+first = [e for e in evs if e.get("event") == "session_opened"][0]
+stem = lambda ep: ep.rsplit(":", 1)[0] + "_" + ep.rsplit(":", 1)[1]
+folder = os.path.join(w, "out-parked", stem(first["client"]) + "-" + stem(first["server"]))
+for d in ("requests", "responses"):
+    port = open(os.path.join(w, "parked", "port-" + d)).read()
+    conn = [e for e in evs if e.get("event") == "output_connected" and e["direction"] == d]
+    ok = len(conn) == 1 and conn[0]["uid"] == first["uid"] and conn[0]["peer"].endswith(":" + port) \
+        and conn[0]["claimed_by"] == "waiting"
+    print(("PASS" if ok else "FAIL") + ": %s: the first session went to the consumer still waiting (port %s), "
+          "not to the one that left: %s" % (d, port, [(e["uid"], e["peer"], e["claimed_by"]) for e in conn]))
+    got = open(os.path.join(w, "parked", d + ".bin"), "rb").read()
+    want = open(os.path.join(folder, d + ".bin"), "rb").read()
+    print(("PASS" if got == want and len(want) > 0 else "FAIL") +
+          ": %s: the waiting consumer got the first session's %d bytes byte-exact" % (d, len(want)))
+closed = [e for e in evs if e.get("event") == "session_closed"]
+exact = all(e["outputs"]["listener"][d]["delivered"] + e["outputs"]["listener"][d]["dropped"]
+            == e["outputs"]["listener"][d]["reassembled"] for e in closed for d in ("requests", "responses"))
+print(("PASS" if len(closed) == 3 and exact else "FAIL") +
+      ": 3 sessions closed (the others unclaimed), every byte accounted for")
 PY
 
 # --- connector binding the client's port: taken -> any port, reported -------------------

@@ -5,6 +5,9 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 
+#include <sys/socket.h>
+
+#include <cerrno>
 #include <stdexcept>
 
 namespace stethoscope::listener {
@@ -14,6 +17,14 @@ using sockstream::tcp;
 
 namespace {
 constexpr size_t k_parked_max = 64;  // consumers waiting for a session, per port
+
+// True when the peer of an idle socket has closed it or reset it (a look without
+// consuming anything; the socket has no operation pending).
+bool peer_gone(tcp::socket& socket) {
+    char byte;
+    ssize_t n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+}
 const char* const k_dir[2] = {"requests", "responses"};
 }  // namespace
 
@@ -239,6 +250,9 @@ void* ListenerOutput::session_open(const sth_session_info& s) {
         auto& q = unclaimed_[d];
         while (!q.empty() && (q.front().expired() || !q.front().lock()->waiting())) q.pop_front();
         auto& parked = parked_[d];
+        // A waiting consumer that has gone away meanwhile must not take the session.
+        for (auto p = parked.begin(); p != parked.end();)
+            p = peer_gone(p->socket) ? parked.erase(p) : p + 1;
         if (parked.empty()) {
             q.push_back(session->stream[d]);
             continue;
