@@ -473,6 +473,14 @@ void Engine::close_session(Session& s, const char* reason, int64_t ts) {
     // The flow is gone from the table (a new SYN on the 4-tuple opens a new session), but
     // an output may still be delivering its bytes: its record waits until they are out.
     if (consumers_.pending(s.info, s.slots)) {
+        // Bounded like the table: past max_sessions waiting records, the oldest is
+        // published now, its outputs' counts not final yet (they show what is "queued").
+        if (draining_.size() >= config_.reassembly.max_sessions) {
+            Session* oldest = draining_.front();
+            draining_.pop_front();
+            ++stats_.sessions_drain_forced;
+            finish_session(*oldest);
+        }
         draining_.push_back(&s);
         return;
     }
@@ -487,7 +495,8 @@ void Engine::finish_session(Session& s) {
 
 void Engine::poll_draining() {
     size_t kept = 0;
-    for (Session* s : draining_) {
+    for (size_t i = 0; i < draining_.size(); ++i) {
+        Session* s = draining_[i];
         if (consumers_.pending(s->info, s->slots)) draining_[kept++] = s;
         else finish_session(*s);
     }

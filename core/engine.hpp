@@ -53,6 +53,7 @@ struct EngineStats {
     RelaxedCounter sessions_opened;
     RelaxedCounter sessions_closed;
     RelaxedCounter sessions_evicted;
+    RelaxedCounter sessions_drain_forced;  // records published before their outputs were done
     RelaxedCounter stream_bytes;       // delivered in order, both directions
     RelaxedCounter gap_bytes;
 };
@@ -116,7 +117,7 @@ private:
     std::deque<Closing> closing_;     // sessions in their FIN grace period
     std::deque<Closing> handshakes_;  // bare SYNs; `deadline` holds the SYN's time
     // Closed sessions whose bytes an output is still delivering (Consumers::pending).
-    std::vector<Session*> draining_;
+    std::deque<Session*> draining_;
     EngineStats stats_;
     DecodedPacket decoded_;
     Session* last_session_ = nullptr;  // the previous packet's session (skips a lookup)

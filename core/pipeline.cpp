@@ -152,6 +152,7 @@ EngineStats Pipeline::stats() const {
         sum.sessions_opened += s.sessions_opened;
         sum.sessions_closed += s.sessions_closed;
         sum.sessions_evicted += s.sessions_evicted;
+        sum.sessions_drain_forced += s.sessions_drain_forced;
         sum.stream_bytes += s.stream_bytes;
         sum.gap_bytes += s.gap_bytes;
     }

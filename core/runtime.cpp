@@ -135,6 +135,7 @@ void Runtime::publish_stats(int64_t ts_ns) {
     w.key("sessions_opened").value(st.sessions_opened);
     w.key("sessions_closed").value(st.sessions_closed);
     w.key("sessions_evicted").value(st.sessions_evicted);
+    w.key("sessions_drain_forced").value(st.sessions_drain_forced);
     w.key("stream_bytes").value(st.stream_bytes);
     w.key("gap_bytes").value(st.gap_bytes);
     w.key("no_session").value(st.no_session);

@@ -14,6 +14,8 @@
 #     (output_error unclaimed), all its bytes dropped and counted;
 #   consumers parked before any session: one that left again is skipped, the waiting one
 #     gets the first session byte-exact;
+#   more records waiting than reassembly.max_sessions: the oldest published early (their
+#     counts show the queued bytes), the final counters still exact;
 #   SIGINT while sessions wait for a consumer: released at once (output_error shutdown),
 #     every byte counted, exit 0;
 #   connector with bind_client_port when the client's port is taken: connects from
@@ -124,6 +126,36 @@ for e in closed:
         print(("PASS" if o["delivered"] == 0 and o["dropped"] == o["reassembled"] == e[d]["bytes"]
                and o.get("error") == "unclaimed" else "FAIL") +
               ": uid %d %s: all %d bytes dropped and counted (unclaimed)" % (e["uid"], d, e[d]["bytes"]))
+PY
+
+# --- more records waiting than reassembly.max_sessions: the oldest are published early ---
+cat >"$work/drain.json" <<JSON
+{ "capture": { "input": "pcap-file", "mode": "filter", "stats_interval_sec": 0, "workers": 1 },
+  "reassembly": { "max_sessions": 1 },
+  "log": { "events_stdout": true },
+  "io": { "output": {
+    "listener": { "enabled": true, "requests_port": $((base + 10)), "responses_port": $((base + 11)),
+                  "claim_timeout_sec": 1 } } } }
+JSON
+timeout 60 "$bin" -c "$work/drain.json" -r "$src/config/sample-http.pcap" >"$work/drain.stdout" 2>"$work/drain.stderr"
+check drain "$py" - "$work/drain.stdout" <<'PY'
+import json, sys
+evs = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+closed = [e for e in evs if e.get("event") == "session_closed"]
+stats = [e for e in evs if e.get("event") == "capture_stats"][-1]
+early = [e for e in closed if any(e["outputs"]["listener"][d].get("queued", 0) > 0 for d in ("requests", "responses"))]
+print(("PASS" if len(closed) == 3 and stats["sessions_drain_forced"] == 2 and len(early) == 2 else "FAIL") +
+      ": max_sessions 1: 3 records, 2 published before the listener was done (forced %d, with queued bytes %d)"
+      % (stats["sessions_drain_forced"], len(early)))
+for e in closed:
+    for d in ("requests", "responses"):
+        o = e["outputs"]["listener"][d]
+        print(("PASS" if o["delivered"] + o["dropped"] + o.get("queued", 0) == o["reassembled"] == e[d]["bytes"]
+               else "FAIL") + ": uid %d %s: delivered + dropped + queued == reassembled (%s)" % (e["uid"], d, o))
+c = stats["counters"]
+print(("PASS" if all(c["listener.%s.reassembled_bytes" % d] == c["listener.%s.delivered_bytes" % d] +
+                     c["listener.%s.dropped_bytes" % d] for d in ("requests", "responses")) else "FAIL") +
+      ": the final counters are exact all the same (the early records' bytes were dropped later, unclaimed)")
 PY
 
 # --- SIGINT while sessions wait for a consumer: released at once, every byte counted ------

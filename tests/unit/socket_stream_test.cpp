@@ -150,6 +150,19 @@ BOOST_FIXTURE_TEST_CASE(the_output_wide_cap_bounds_all_streams_together, Fixture
     BOOST_TEST(b->push(chunk.data(), chunk.size()) == STH_OK);
 }
 
+BOOST_FIXTURE_TEST_CASE(an_ended_stream_without_bytes_waits_for_nobody, Fixture) {
+    ss::Context ctx(host, io, "out", 1 << 20);
+    ss::Limits limits;
+    auto empty = std::make_shared<ss::SocketStream>(ctx, session(1), 0, limits);
+    auto full = std::make_shared<ss::SocketStream>(ctx, session(2), 0, limits);
+    uint8_t byte = 'x';
+    BOOST_TEST(full->push(&byte, 1) == STH_OK);
+    empty->end();
+    full->end();
+    BOOST_TEST(!empty->pending());  // nothing to deliver: the record need not wait
+    BOOST_TEST(full->pending());    // one held byte waits for its consumer (or the timeout)
+}
+
 BOOST_FIXTURE_TEST_CASE(delivers_exact_bytes_then_half_closes, Fixture) {
     ss::Context ctx(host, io, "out", 64 << 20);
     ss::Limits limits;

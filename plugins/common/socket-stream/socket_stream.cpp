@@ -70,8 +70,15 @@ SocketStream::SocketStream(Context& ctx, const sth_session_info& info, uint8_t d
       linger_(ctx.io) {}
 
 SocketStream::~SocketStream() {
-    // Whatever is still queued (a stop without draining) leaves the output's total.
+    // Whatever is still queued now will never be sent (a session record published before
+    // its stream was done, with no socket to finish on; a stop without draining): it
+    // leaves the output's total and is counted as dropped.
+    if (queued_bytes_ == 0) return;
+    uint64_t segs = 0;
+    for (const Buffer& b : queue_) segs += b.segments;
     ctx_.total_queued.fetch_sub(queued_bytes_, std::memory_order_relaxed);
+    ctx_.counters[dir_].dropped.add(queued_bytes_);
+    ctx_.counters[dir_].dropped_segments.add(segs);
 }
 
 std::string SocketStream::event_fields(std::string_view extra) const {
@@ -259,7 +266,9 @@ bool SocketStream::pending() {
         std::lock_guard<std::mutex> lock(mutex_);
         check_timeouts_locked(events);
         if (state_ == State::failed) result = writing_ > 0;  // its handler settles it
-        else if (state_ == State::waiting) result = true;    // until a socket or timeout
+        // Until a socket comes or the wait times out; an ended stream that never had a
+        // byte has nothing to wait for (a SYN flood must not pile up waiting records).
+        else if (state_ == State::waiting) result = !(ended_ && reassembled_ == 0);
         else result = queued_bytes_ > 0;
     }
     publish(events);
