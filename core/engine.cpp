@@ -257,7 +257,7 @@ static void write_syn_options(JsonWriter& w, const char* key, const SynOptions& 
     w.end_object();
 }
 
-void Engine::publish_opened(const Session& s, const DecodedPacket& p, int64_t ts) {
+void Engine::publish_opened(Session& s, const DecodedPacket& p, int64_t ts) {
     if (!bus_.has_listeners()) return;
     JsonWriter w;
     begin_event(w, ts, "session_opened", &s.info);
@@ -265,8 +265,7 @@ void Engine::publish_opened(const Session& s, const DecodedPacket& p, int64_t ts
     if (s.info.saw_syn != 0)
         write_syn_options(w, (p.flags & tcp_flag::ack) != 0 ? "syn_ack" : "syn",
                           SynOptions(p.options));
-    if (consumers_.adds_opened_fields())
-        consumers_.opened_fields(s.info, const_cast<Session&>(s).slots, w);
+    if (consumers_.adds_opened_fields()) consumers_.opened_fields(s.info, s.slots, w);
     w.end_object();
     bus_.publish("session_opened", w.str(), s.info.uid);
 }

@@ -94,7 +94,7 @@ private:
     void finish_session(Session& s);  // publishes session_closed, frees the session
     void poll_draining();
     void expire(int64_t now);
-    void publish_opened(const Session& s, const DecodedPacket& p, int64_t ts);
+    void publish_opened(Session& s, const DecodedPacket& p, int64_t ts);
     void publish_closed(Session& s, const char* reason, int64_t ts);
     bool first_packet_is_client(const DecodedPacket& p, bool from_a) const;
 

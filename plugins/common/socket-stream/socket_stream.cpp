@@ -1,9 +1,8 @@
 #include "socket_stream.hpp"
 
 #include <boost/asio/post.hpp>
-#include <boost/asio/write.hpp>
-
-#include <arpa/inet.h>
+#include <boost/json/serialize.hpp>
+#include <boost/json/string_view.hpp>
 
 #include <cstring>
 
@@ -29,34 +28,8 @@ std::string to_string(const tcp::endpoint& e) {
     return host + ":" + std::to_string(e.port());
 }
 
-std::string to_string(const sth_endpoint& e) {
-    char buf[INET6_ADDRSTRLEN] = {0};
-    inet_ntop(e.family == 6 ? AF_INET6 : AF_INET, e.addr, buf, sizeof buf);
-    std::string host = buf;
-    if (e.family == 6) host = "[" + host + "]";
-    return host + ":" + std::to_string(e.port);
-}
-
 std::string json_quote(std::string_view s) {
-    std::string out = "\"";
-    for (char c : s) {
-        switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
-            default:
-                if (static_cast<unsigned char>(c) < 0x20) {
-                    char b[8];
-                    std::snprintf(b, sizeof b, "\\u%04x", c);
-                    out += b;
-                } else {
-                    out += c;
-                }
-        }
-    }
-    return out + "\"";
+    return boost::json::serialize(boost::json::string_view(s.data(), s.size()));
 }
 
 SocketStream::SocketStream(Context& ctx, const sth_session_info& info, uint8_t direction,
@@ -119,7 +92,7 @@ void SocketStream::drop_locked(uint64_t bytes, uint64_t segments, std::string_vi
 void SocketStream::fail_locked(std::string_view reason, std::string_view detail,
                                std::vector<std::string>& events) {
     if (state_ == State::failed) return;
-    bool was_waiting = state_ == State::waiting;
+    const bool had_socket = state_ == State::open;  // only attach() opens, with a socket
     state_ = State::failed;
     error_ = reason;
     error_detail_ = detail;
@@ -132,7 +105,7 @@ void SocketStream::fail_locked(std::string_view reason, std::string_view detail,
     in_episode_ = false;  // a failure starts its own episode
     drop_queue_locked(writing_, reason, events);
     room_.notify_all();
-    if (!was_waiting || socket_) {
+    if (had_socket) {
         auto self = shared_from_this();
         asio::post(ctx_.io, [self] { self->close_socket(); });
     }
@@ -210,7 +183,8 @@ sth_result SocketStream::push(const uint8_t* data, size_t size) {
             // An empty queue takes any chunk: a chunk larger than the limit is not a stall.
             return (queued_bytes_ == 0 || queued_bytes_ + size <= limit()) && fits_total();
         };
-        if (state_ != State::failed && !fits() && ctx_.host.offline()) {
+        const bool offline = ctx_.host.offline();
+        if (state_ != State::failed && !fits() && offline) {
             // Reading a file: wait for room; the timeouts still apply.
             while (state_ != State::failed && !fits() && !ctx_.host.stop_requested()) {
                 room_.wait_for(lock, std::chrono::milliseconds(100));
@@ -221,7 +195,7 @@ sth_result SocketStream::push(const uint8_t* data, size_t size) {
             drop_locked(size, 1, error_, events);
             result = STH_DROPPED;
         } else if (!fits() || (state_ == State::waiting && limits_.hold_bytes == 0 &&
-                               !ctx_.host.offline())) {
+                               !offline)) {
             drop_locked(size, 1,
                         !fits_total()             ? "total_queue_full"
                         : state_ == State::open ? "queue_full"
@@ -252,11 +226,7 @@ sth_result SocketStream::push(const uint8_t* data, size_t size) {
 void SocketStream::end() {
     std::lock_guard<std::mutex> lock(mutex_);
     ended_ = true;
-    if (state_ == State::open && !write_posted_ && writing_ == 0) {
-        write_posted_ = true;
-        auto self = shared_from_this();
-        asio::post(ctx_.io, [self] { self->start_write(); });
-    }
+    kick_locked();  // an idle writer half-closes (or starts lingering) now
 }
 
 bool SocketStream::pending() {
@@ -298,7 +268,6 @@ void SocketStream::kick_locked() {
 }
 
 void SocketStream::attach(tcp::socket socket, std::string peer) {
-    std::vector<std::string> events;
     {
         std::lock_guard<std::mutex> lock(mutex_);
         if (state_ != State::waiting) {  // failed meanwhile (timeout, shutdown)
@@ -316,7 +285,6 @@ void SocketStream::attach(tcp::socket socket, std::string peer) {
         room_.notify_all();
         write_posted_ = true;
     }
-    publish(events);
     start_read();
     start_write();
 }

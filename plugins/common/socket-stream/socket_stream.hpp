@@ -95,8 +95,7 @@ struct Context {
 
 // "ip:port" ("[v6]:port") of an endpoint.
 std::string to_string(const tcp::endpoint& e);
-std::string to_string(const sth_endpoint& e);
-// A JSON string literal (quoted, escaped).
+// A JSON string literal (quoted, escaped; Boost.JSON).
 std::string json_quote(std::string_view s);
 
 class SocketStream : public std::enable_shared_from_this<SocketStream> {

@@ -2,7 +2,6 @@
 
 #include "../../common/socket-stream/stream_config.hpp"
 
-#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/udp.hpp>
 #include <boost/asio/post.hpp>
 
@@ -42,6 +41,7 @@ Config parse_config(std::string_view json, std::string_view path) {
 
 struct ConnectorOutput::Session : sockstream::StreamPair {};
 
+
 namespace {
 // The address the kernel would send from towards `target` (a connected UDP socket sends
 // nothing). Binding it rather than the wildcard lets the client's port be reused even
@@ -62,23 +62,17 @@ asio::ip::address source_address(const tcp::endpoint& target) {
 }  // namespace
 
 ConnectorOutput::ConnectorOutput(const Host& host, Config config)
-    : OutputPlugin(host),
+    : SocketOutput(host, config.limits.total_queue_bytes),
       config_(std::move(config)),
-      io_(std::make_unique<asio::io_context>(1)),
-      ctx_(std::make_unique<sockstream::Context>(host, *io_, std::string(host.instance_name()),
-                                                 config_.limits.total_queue_bytes)),
       sessions_(host.counter("sessions")),
       connects_(host.counter("connects")),
       connect_failures_(host.counter("connect_failures")),
       bind_fallbacks_(host.counter("bind_fallbacks")) {}
 
-ConnectorOutput::~ConnectorOutput() {
-    stop();
-    io_.reset();  // handlers (and the streams they hold) go before the context they use
-}
+ConnectorOutput::~ConnectorOutput() { stop(); }
 
 void ConnectorOutput::start() {
-    tcp::resolver resolver(*io_);
+    tcp::resolver resolver(io());
     const char* keys[2] = {"requests", "responses"};
     for (int d = 0; d < 2; ++d) {
         if (!config_.target[d]) continue;
@@ -92,16 +86,10 @@ void ConnectorOutput::start() {
         endpoint_[d] = results.begin()->endpoint();
         source_[d] = source_address(*endpoint_[d]);
     }
-    work_.emplace(io_->get_executor());
-    thread_ = std::thread([this] { io_->run(); });
+    start_io();
 }
 
-void ConnectorOutput::stop() {
-    if (!thread_.joinable()) return;
-    work_.reset();
-    io_->stop();
-    thread_.join();
-}
+void ConnectorOutput::stop() { stop_io(); }
 
 void* ConnectorOutput::session_open(const sth_session_info& s) {
     auto* session = new Session;
@@ -109,17 +97,17 @@ void* ConnectorOutput::session_open(const sth_session_info& s) {
     for (int d = 0; d < 2; ++d) {
         if (!endpoint_[d]) continue;
         session->stream[d] =
-            std::make_shared<sockstream::SocketStream>(*ctx_, s, static_cast<uint8_t>(d), config_.limits);
+            std::make_shared<sockstream::SocketStream>(ctx(), s, static_cast<uint8_t>(d), config_.limits);
         auto stream = session->stream[d];
-        asio::post(*io_, [this, stream, d] { connect(stream, d, config_.bind_client_port); });
+        asio::post(io(), [this, stream, d] { connect(stream, d, config_.bind_client_port); });
     }
-    return session;
+    return static_cast<sockstream::StreamPair*>(session);
 }
 
 void ConnectorOutput::connect(std::shared_ptr<sockstream::SocketStream> stream, int dir,
                               bool bind_port) {
     const tcp::endpoint& target = *endpoint_[dir];
-    auto socket = std::make_shared<tcp::socket>(*io_);
+    auto socket = std::make_shared<tcp::socket>(io());
     boost::system::error_code ec;
     socket->open(target.protocol(), ec);
     if (ec) {
@@ -139,7 +127,7 @@ void ConnectorOutput::connect(std::shared_ptr<sockstream::SocketStream> stream, 
             bound = true;
         }
     }
-    auto timer = std::make_shared<asio::steady_timer>(*io_);
+    auto timer = std::make_shared<asio::steady_timer>(io());
     timer->expires_after(std::chrono::nanoseconds(static_cast<int64_t>(config_.connect_timeout_sec * 1e9)));
     auto timed_out = std::make_shared<bool>(false);
     timer->async_wait([socket, timed_out](const boost::system::error_code& e) {
@@ -170,7 +158,7 @@ void ConnectorOutput::connect(std::shared_ptr<sockstream::SocketStream> stream, 
         connects_.add();
         boost::system::error_code ignored;
         std::string local = sockstream::to_string(socket->local_endpoint(ignored));
-        std::string fields = "{\"output\":" + sockstream::json_quote(ctx_->output) +
+        std::string fields = "{\"output\":" + sockstream::json_quote(ctx().output) +
                              ",\"direction\":\"" + (dir == 0 ? "requests" : "responses") +
                              "\",\"target\":" + sockstream::json_quote(t.text) +
                              ",\"local\":" + sockstream::json_quote(local);
@@ -186,26 +174,8 @@ void ConnectorOutput::connect(std::shared_ptr<sockstream::SocketStream> stream, 
     });
 }
 
-sth_result ConnectorOutput::stream_data(void* cookie, const sth_session_info&,
-                                        const sth_stream_chunk& c) {
-    if (cookie == nullptr) return STH_DROPPED;  // session_open failed: counted as dropped
-    return static_cast<Session*>(cookie)->push(c);
-}
-
-void ConnectorOutput::stream_end(void* cookie, const sth_session_info&, const sth_stream_end& e) {
-    if (cookie != nullptr) static_cast<Session*>(cookie)->end(e.direction);
-}
-
-bool ConnectorOutput::session_pending(void* cookie, const sth_session_info&) {
-    return cookie != nullptr && static_cast<Session*>(cookie)->pending();
-}
-
-void ConnectorOutput::session_summary(void* cookie, const sth_session_info&, JsonSink& sink) {
-    if (cookie != nullptr) static_cast<Session*>(cookie)->summary(sink);
-}
-
 void ConnectorOutput::session_close(void* cookie, const sth_session_info&, const sth_event&) {
-    delete static_cast<Session*>(cookie);
+    delete static_cast<Session*>(pair(cookie));
 }
 
 }  // namespace stethoscope::connector

@@ -31,14 +31,13 @@
 // live interface (a full queue drops and counts), reading a file it does.
 #pragma once
 
-#include "../../common/socket-stream/socket_stream.hpp"
+#include "../../common/socket-stream/socket_output.hpp"
 
 #include <stethoscope/plugin.hpp>
 
 #include <memory>
 #include <optional>
 #include <string>
-#include <thread>
 
 namespace stethoscope::connector {
 
@@ -57,7 +56,7 @@ struct Config {
 
 Config parse_config(std::string_view json, std::string_view path);
 
-class ConnectorOutput : public OutputPlugin {
+class ConnectorOutput : public sockstream::SocketOutput {
 public:
     using Config = connector::Config;
     static Config parse_config(std::string_view json, std::string_view path) {
@@ -69,24 +68,16 @@ public:
     void start();
     void stop();
     void* session_open(const sth_session_info& s);
-    sth_result stream_data(void* cookie, const sth_session_info& s, const sth_stream_chunk& c);
-    void stream_end(void* cookie, const sth_session_info& s, const sth_stream_end& e);
-    bool session_pending(void* cookie, const sth_session_info& s);
-    void session_summary(void* cookie, const sth_session_info& s, JsonSink& sink);
     void session_close(void* cookie, const sth_session_info& s, const sth_event& e);
+    // stream_data, stream_end, session_pending, session_summary: SocketOutput's.
 
 private:
     struct Session;
     void connect(std::shared_ptr<sockstream::SocketStream> stream, int dir, bool bind_port);
 
     Config config_;
-    std::unique_ptr<sockstream::asio::io_context> io_;
-    std::unique_ptr<sockstream::Context> ctx_;
     std::optional<sockstream::tcp::endpoint> endpoint_[2];
     sockstream::asio::ip::address source_[2];  // bind_client_port: our address towards it
-    std::optional<sockstream::asio::executor_work_guard<sockstream::asio::io_context::executor_type>>
-        work_;
-    std::thread thread_;
     Counter sessions_, connects_, connect_failures_, bind_fallbacks_;
 };
 

@@ -2,7 +2,6 @@
 
 #include "../../common/socket-stream/stream_config.hpp"
 
-#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 
 #include <sys/socket.h>
@@ -74,14 +73,11 @@ struct ListenerOutput::Session : sockstream::StreamPair {
 };
 
 ListenerOutput::ListenerOutput(const Host& host, Config config)
-    : OutputPlugin(host),
+    : SocketOutput(host, config.limits.total_queue_bytes),
       config_(std::move(config)),
-      io_(std::make_unique<asio::io_context>(1)),
-      ctx_(std::make_unique<sockstream::Context>(host, *io_, std::string(host.instance_name()),
-                                                 config_.limits.total_queue_bytes)),
       sessions_(host.counter("sessions")),
       claims_(host.counter("claims")),
-      unclaimed_count_(host.counter("parked_rejected")),
+      parked_rejected_(host.counter("parked_rejected")),
       no_ports_(host.counter("no_ports")) {
     if (config_.range_first != 0)
         range_used_.assign((config_.range_last - config_.range_first + 1) / 2, false);
@@ -91,7 +87,6 @@ ListenerOutput::~ListenerOutput() {
     stop();
     for (auto& q : parked_) q.clear();
     for (auto& a : shared_) a.reset();
-    io_.reset();  // handlers (and the streams they hold) go before the context they use
 }
 
 void ListenerOutput::start() {
@@ -99,7 +94,7 @@ void ListenerOutput::start() {
         auto addr = asio::ip::make_address(config_.bind);
         for (int d = 0; d < 2; ++d) {
             tcp::endpoint ep(addr, config_.port[d]);
-            auto a = std::make_unique<tcp::acceptor>(*io_);
+            auto a = std::make_unique<tcp::acceptor>(io());
             boost::system::error_code ec;
             a->open(ep.protocol(), ec);
             if (!ec) a->set_option(asio::socket_base::reuse_address(true), ec);
@@ -116,15 +111,11 @@ void ListenerOutput::start() {
                    std::to_string(config_.port[1]));
         for (int d = 0; d < 2; ++d) accept_shared(d);
     }
-    work_.emplace(io_->get_executor());
-    thread_ = std::thread([this] { io_->run(); });
+    start_io();
 }
 
 void ListenerOutput::stop() {
-    if (!thread_.joinable()) return;
-    work_.reset();
-    io_->stop();
-    thread_.join();
+    stop_io();
     boost::system::error_code ignored;
     for (auto& a : shared_)
         if (a) a->close(ignored);
@@ -164,7 +155,7 @@ void ListenerOutput::accept_shared(int dir) {
                     if (parked_[dir].size() < k_parked_max) {
                         parked_[dir].push_back(Parked{std::move(socket), port});
                     } else {
-                        unclaimed_count_.add();
+                        parked_rejected_.add();
                         host_.warn(std::string("listener: too many consumers waiting on the ") +
                                    k_dir[dir] + " port; one closed");
                     }
@@ -181,7 +172,7 @@ void ListenerOutput::claim(StreamPtr stream, tcp::socket socket, const char* how
     std::string peer = sockstream::to_string(socket.remote_endpoint(ec));
     claims_.add();
     host_.publish("output_connected",
-                  "{\"output\":" + sockstream::json_quote(ctx_->output) + ",\"direction\":\"" +
+                  "{\"output\":" + sockstream::json_quote(ctx().output) + ",\"direction\":\"" +
                       k_dir[stream->direction()] + "\",\"peer\":" + sockstream::json_quote(peer) +
                       ",\"claimed_by\":\"" + how + "\"}",
                   &stream->info());
@@ -197,7 +188,7 @@ bool ListenerOutput::open_pair(Session& session) {
         std::shared_ptr<tcp::acceptor> a[2];
         boost::system::error_code ec;
         for (int d = 0; d < 2 && !ec; ++d) {
-            a[d] = std::make_shared<tcp::acceptor>(*io_);
+            a[d] = std::make_shared<tcp::acceptor>(io());
             tcp::endpoint ep(addr, static_cast<uint16_t>(first + d));
             a[d]->open(ep.protocol(), ec);
             if (!ec) a[d]->set_option(asio::socket_base::reuse_address(true), ec);
@@ -231,19 +222,19 @@ void* ListenerOutput::session_open(const sth_session_info& s) {
     sessions_.add();
     for (int d = 0; d < 2; ++d)
         session->stream[d] =
-            std::make_shared<sockstream::SocketStream>(*ctx_, s, static_cast<uint8_t>(d), config_.limits);
+            std::make_shared<sockstream::SocketStream>(ctx(), s, static_cast<uint8_t>(d), config_.limits);
     if (config_.range_first != 0) {
         if (!open_pair(*session)) {
             session->no_ports = true;
             no_ports_.add();
             for (auto& st : session->stream) st->fail("no_ports", "port_range exhausted");
-            return session;
+            return static_cast<sockstream::StreamPair*>(session);
         }
         for (int d = 0; d < 2; ++d)
-            asio::post(*io_, [this, a = session->acceptor[d], st = session->stream[d]] {
+            asio::post(io(), [this, a = session->acceptor[d], st = session->stream[d]] {
                 accept_session(a, st);
             });
-        return session;
+        return static_cast<sockstream::StreamPair*>(session);
     }
     std::lock_guard<std::mutex> lock(mutex_);
     for (int d = 0; d < 2; ++d) {
@@ -267,11 +258,11 @@ void* ListenerOutput::session_open(const sth_session_info& s) {
         auto socket = std::make_shared<tcp::socket>(std::move(it->socket));
         const char* how = it->port == s.session_id ? "source_port" : "waiting";
         parked.erase(it);
-        asio::post(*io_, [this, socket, st = session->stream[d], how] {
+        asio::post(io(), [this, socket, st = session->stream[d], how] {
             claim(st, std::move(*socket), how);
         });
     }
-    return session;
+    return static_cast<sockstream::StreamPair*>(session);
 }
 
 void ListenerOutput::accept_session(std::shared_ptr<tcp::acceptor> acceptor, StreamPtr stream) {
@@ -284,7 +275,7 @@ void ListenerOutput::accept_session(std::shared_ptr<tcp::acceptor> acceptor, Str
 }
 
 void ListenerOutput::session_opened_fields(void* cookie, const sth_session_info& s, JsonSink& sink) {
-    auto* session = static_cast<Session*>(cookie);
+    auto* session = static_cast<Session*>(pair(cookie));
     if (session == nullptr) return;
     std::string v;
     if (config_.range_first == 0)
@@ -296,32 +287,15 @@ void ListenerOutput::session_opened_fields(void* cookie, const sth_session_info&
     else
         v = "{\"requests_port\":" + std::to_string(session->first_port) +
             ",\"responses_port\":" + std::to_string(session->first_port + 1) + "}";
-    sink.put(ctx_->output, v);
-}
-
-sth_result ListenerOutput::stream_data(void* cookie, const sth_session_info&, const sth_stream_chunk& c) {
-    if (cookie == nullptr) return STH_DROPPED;  // session_open failed: counted as dropped
-    return static_cast<Session*>(cookie)->push(c);
-}
-
-void ListenerOutput::stream_end(void* cookie, const sth_session_info&, const sth_stream_end& e) {
-    if (cookie != nullptr) static_cast<Session*>(cookie)->end(e.direction);
-}
-
-bool ListenerOutput::session_pending(void* cookie, const sth_session_info&) {
-    return cookie != nullptr && static_cast<Session*>(cookie)->pending();
-}
-
-void ListenerOutput::session_summary(void* cookie, const sth_session_info&, JsonSink& sink) {
-    if (cookie != nullptr) static_cast<Session*>(cookie)->summary(sink);
+    sink.put(ctx().output, v);
 }
 
 void ListenerOutput::session_close(void* cookie, const sth_session_info&, const sth_event&) {
-    auto* session = static_cast<Session*>(cookie);
+    auto* session = static_cast<Session*>(pair(cookie));
     if (session == nullptr) return;
     if (session->first_port != 0) {
         // Close this session's listen ports on the io thread, then free the pair.
-        asio::post(*io_, [this, a0 = session->acceptor[0], a1 = session->acceptor[1],
+        asio::post(io(), [this, a0 = session->acceptor[0], a1 = session->acceptor[1],
                           first = session->first_port] {
             boost::system::error_code ignored;
             a0->close(ignored);

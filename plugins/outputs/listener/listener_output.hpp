@@ -30,7 +30,7 @@
 // output_overflow; counts in session_closed under outputs.listener.{requests,responses}.
 #pragma once
 
-#include "../../common/socket-stream/socket_stream.hpp"
+#include "../../common/socket-stream/socket_output.hpp"
 
 #include <stethoscope/plugin.hpp>
 
@@ -39,7 +39,6 @@
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 namespace stethoscope::listener {
@@ -53,7 +52,7 @@ struct Config {
 
 Config parse_config(std::string_view json, std::string_view path);
 
-class ListenerOutput : public OutputPlugin {
+class ListenerOutput : public sockstream::SocketOutput {
 public:
     using Config = listener::Config;
     static Config parse_config(std::string_view json, std::string_view path) {
@@ -66,11 +65,8 @@ public:
     void stop();
     void* session_open(const sth_session_info& s);
     void session_opened_fields(void* cookie, const sth_session_info& s, JsonSink& sink);
-    sth_result stream_data(void* cookie, const sth_session_info& s, const sth_stream_chunk& c);
-    void stream_end(void* cookie, const sth_session_info& s, const sth_stream_end& e);
-    bool session_pending(void* cookie, const sth_session_info& s);
-    void session_summary(void* cookie, const sth_session_info& s, JsonSink& sink);
     void session_close(void* cookie, const sth_session_info& s, const sth_event& e);
+    // stream_data, stream_end, session_pending, session_summary: SocketOutput's.
 
 private:
     struct Session;
@@ -86,11 +82,6 @@ private:
     void release_ports(uint16_t first);
 
     Config config_;
-    std::unique_ptr<sockstream::asio::io_context> io_;
-    std::unique_ptr<sockstream::Context> ctx_;
-    std::optional<sockstream::asio::executor_work_guard<sockstream::asio::io_context::executor_type>>
-        work_;
-    std::thread thread_;
     std::unique_ptr<sockstream::tcp::acceptor> shared_[2];
 
     std::mutex mutex_;  // the claim registry and the port range
@@ -99,7 +90,7 @@ private:
     std::vector<bool> range_used_;  // per pair of the port range
     bool exhausted_reported_ = false;
 
-    Counter sessions_, claims_, unclaimed_count_, no_ports_;
+    Counter sessions_, claims_, parked_rejected_, no_ports_;
 };
 
 }  // namespace stethoscope::listener
