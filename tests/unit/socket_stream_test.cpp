@@ -150,6 +150,25 @@ BOOST_FIXTURE_TEST_CASE(the_output_wide_cap_bounds_all_streams_together, Fixture
     BOOST_TEST(b->push(chunk.data(), chunk.size()) == STH_OK);
 }
 
+BOOST_FIXTURE_TEST_CASE(before_a_consumer_comes_hold_bytes_are_kept_then_dropped, Fixture) {
+    ss::Context ctx(host, io, "out", 64 << 20);
+    ss::Limits limits;
+    limits.hold_bytes = 10000;
+    auto st = std::make_shared<ss::SocketStream>(ctx, session(1), 1, limits);
+    std::vector<uint8_t> chunk(1000, 'y');
+    int accepted = 0;
+    for (int i = 0; i < 25; ++i) accepted += st->push(chunk.data(), chunk.size()) == STH_OK ? 1 : 0;
+    BOOST_TEST(accepted == 10);  // exactly hold_bytes kept
+    BOOST_TEST(rec.counter("responses.dropped_bytes") == 15000u);
+    BOOST_TEST(rec.counter("responses.dropped_segments") == 15u);
+    BOOST_TEST(rec.count("output_overflow", "\"reason\":\"no_consumer\"") == 1u);  // one episode
+    // hold_bytes 0 (the prototype's behaviour): nothing is kept on a live capture.
+    limits.hold_bytes = 0;
+    auto none = std::make_shared<ss::SocketStream>(ctx, session(2), 0, limits);
+    BOOST_TEST(none->push(chunk.data(), chunk.size()) == STH_DROPPED);
+    BOOST_TEST(rec.counter("requests.dropped_bytes") == 1000u);
+}
+
 BOOST_FIXTURE_TEST_CASE(an_ended_stream_without_bytes_waits_for_nobody, Fixture) {
     ss::Context ctx(host, io, "out", 1 << 20);
     ss::Limits limits;
