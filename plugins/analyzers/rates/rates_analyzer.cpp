@@ -1,0 +1,208 @@
+#include "rates_analyzer.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <string>
+
+namespace stethoscope::rates {
+
+struct RatesAnalyzer::SessionState {
+    Counts total;
+    Counts at_report;  // `total` at the last report
+    double peak_packets[2] = {0, 0};
+    double peak_payload[2] = {0, 0};
+    double peak_ip[2] = {0, 0};
+    int64_t first_ts_ns = 0;
+    int64_t last_ts_ns = 0;
+    int64_t last_report_ns = 0;
+    uint32_t intervals = 0;
+};
+
+namespace {
+
+// A rate or a duration with at most `decimals` decimals, trailing zeros dropped.
+void fixed(JsonWriter& w, double v, int decimals) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+    std::string s = buf;
+    if (s.find('.') != std::string::npos) {
+        s.erase(s.find_last_not_of('0') + 1);
+        if (s.back() == '.') s.pop_back();
+    }
+    if (s == "-0") s = "0";
+    w.raw(s);
+}
+
+void rate(JsonWriter& w, const char* key, double count, double secs) {
+    fixed(w.key(key), count / secs, 3);
+}
+
+// One direction's counts in (before, now] and their rates over `secs`.
+void write_interval(JsonWriter& w, const RatesAnalyzer::Counts& now,
+                    const RatesAnalyzer::Counts& before, unsigned d, double secs) {
+    const uint64_t packets = now.packets[d] - before.packets[d];
+    const uint64_t payload = now.payload_bytes[d] - before.payload_bytes[d];
+    const uint64_t ip = now.ip_bytes[d] - before.ip_bytes[d];
+    w.key("packets").value(packets);
+    w.key("payload_bytes").value(payload);
+    w.key("ip_bytes").value(ip);
+    rate(w, "packets_per_sec", static_cast<double>(packets), secs);
+    rate(w, "payload_bytes_per_sec", static_cast<double>(payload), secs);
+    rate(w, "ip_bytes_per_sec", static_cast<double>(ip), secs);
+}
+
+double seconds(int64_t ns) { return static_cast<double>(ns) / 1e9; }
+
+}  // namespace
+
+RatesAnalyzer::RatesAnalyzer(const Host& host, Config config)
+    : AnalyzerPlugin(host),
+      config_(config),
+      interval_ns_(static_cast<int64_t>(std::llround(config.interval_sec * 1e9))) {
+    if (interval_ns_ < 1) interval_ns_ = 1;
+}
+
+void* RatesAnalyzer::session_open(const sth_session_info& s) {
+    static_assert(sizeof(SessionState) < 256, "rates state must stay under 256 bytes");
+    auto* st = new SessionState();
+    st->last_report_ns = s.start_ts_ns;
+    sessions_active_.fetch_add(1, std::memory_order_relaxed);
+    start_global_clock(s.start_ts_ns);
+    return st;
+}
+
+void RatesAnalyzer::session_packet(void* cookie, const sth_session_info&, const sth_packet&,
+                                   const sth_segment& seg) {
+    auto* st = static_cast<SessionState*>(cookie);
+    if (st == nullptr) return;  // session_open failed (logged by the SDK)
+    const unsigned d = seg.direction & 1u;
+    ++st->total.packets[d];
+    st->total.payload_bytes[d] += seg.payload_len;
+    st->total.ip_bytes[d] += seg.ip_total_len;
+    if (st->first_ts_ns == 0) st->first_ts_ns = seg.ts_ns;
+    st->last_ts_ns = seg.ts_ns;
+    totals_.packets[d].fetch_add(1, std::memory_order_relaxed);
+    totals_.payload_bytes[d].fetch_add(seg.payload_len, std::memory_order_relaxed);
+    totals_.ip_bytes[d].fetch_add(seg.ip_total_len, std::memory_order_relaxed);
+}
+
+void RatesAnalyzer::session_tick(void* cookie, const sth_session_info&, int64_t now_ns,
+                                 JsonSink& metrics) {
+    maybe_publish_global(now_ns);
+    auto* st = static_cast<SessionState*>(cookie);
+    if (st == nullptr || now_ns - st->last_report_ns < interval_ns_) return;
+    const double secs = seconds(now_ns - st->last_report_ns);
+    JsonWriter w;
+    w.begin_object();
+    fixed(w.key("interval_sec"), secs, 9);
+    for (unsigned d = 0; d < 2; ++d) {
+        w.key(direction_name(static_cast<uint8_t>(d))).begin_object();
+        write_interval(w, st->total, st->at_report, d, secs);
+        w.end_object();
+        auto peak = [secs](double& p, uint64_t now, uint64_t before) {
+            const double r = static_cast<double>(now - before) / secs;
+            if (r > p) p = r;
+        };
+        peak(st->peak_packets[d], st->total.packets[d], st->at_report.packets[d]);
+        peak(st->peak_payload[d], st->total.payload_bytes[d], st->at_report.payload_bytes[d]);
+        peak(st->peak_ip[d], st->total.ip_bytes[d], st->at_report.ip_bytes[d]);
+    }
+    w.end_object();
+    metrics.put("rates", w.str());
+    st->at_report = st->total;
+    st->last_report_ns = now_ns;
+    ++st->intervals;
+}
+
+void RatesAnalyzer::session_summary(void* cookie, const sth_session_info&, JsonSink& out) {
+    const auto* st = static_cast<const SessionState*>(cookie);
+    if (st == nullptr) return;
+    const double duration = seconds(st->last_ts_ns - st->first_ts_ns);
+    JsonWriter w;
+    w.begin_object();
+    fixed(w.key("interval_sec"), config_.interval_sec, 9);
+    fixed(w.key("duration_sec"), duration, 9);
+    w.key("intervals").value(st->intervals);
+    for (unsigned d = 0; d < 2; ++d) {
+        w.key(direction_name(static_cast<uint8_t>(d))).begin_object();
+        const double totals[3] = {static_cast<double>(st->total.packets[d]),
+                                  static_cast<double>(st->total.payload_bytes[d]),
+                                  static_cast<double>(st->total.ip_bytes[d])};
+        const double peaks[3] = {st->peak_packets[d], st->peak_payload[d], st->peak_ip[d]};
+        static const char* const names[3] = {"packets", "payload_bytes", "ip_bytes"};
+        for (int i = 0; i < 3; ++i) w.key(names[i]).value(static_cast<uint64_t>(totals[i]));
+        for (int i = 0; i < 3; ++i) {
+            w.key(std::string("avg_") + names[i] + "_per_sec");
+            duration > 0 ? fixed(w, totals[i] / duration, 3) : void(w.null());
+        }
+        for (int i = 0; i < 3; ++i) {
+            w.key(std::string("peak_") + names[i] + "_per_sec");
+            st->intervals > 0 ? fixed(w, peaks[i], 3) : void(w.null());
+        }
+        w.end_object();
+    }
+    w.end_object();
+    out.put("rates", w.str());
+}
+
+void RatesAnalyzer::session_close(void* cookie, const sth_session_info&, const sth_event&) {
+    if (cookie == nullptr) return;
+    delete static_cast<SessionState*>(cookie);
+    sessions_active_.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void RatesAnalyzer::start_global_clock(int64_t start_ns) {
+    if (next_global_ns_.load(std::memory_order_acquire) != 0) return;
+    std::lock_guard<std::mutex> lock(global_mutex_);
+    if (next_global_ns_.load(std::memory_order_relaxed) != 0) return;
+    global_last_ns_ = start_ns;
+    next_global_ns_.store(start_ns + interval_ns_, std::memory_order_release);
+}
+
+RatesAnalyzer::Counts RatesAnalyzer::global_totals() const {
+    Counts c;
+    for (unsigned d = 0; d < 2; ++d) {
+        c.packets[d] = totals_.packets[d].load(std::memory_order_relaxed);
+        c.payload_bytes[d] = totals_.payload_bytes[d].load(std::memory_order_relaxed);
+        c.ip_bytes[d] = totals_.ip_bytes[d].load(std::memory_order_relaxed);
+    }
+    return c;
+}
+
+void RatesAnalyzer::maybe_publish_global(int64_t now_ns) {
+    int64_t due = next_global_ns_.load(std::memory_order_acquire);
+    if (due == 0 || now_ns < due) return;
+    // Exactly one thread moves the deadline on, and that thread publishes.
+    if (!next_global_ns_.compare_exchange_strong(due, now_ns + interval_ns_,
+                                                 std::memory_order_acq_rel,
+                                                 std::memory_order_relaxed))
+        return;
+    JsonWriter w;
+    {
+        std::lock_guard<std::mutex> lock(global_mutex_);
+        // A later interval's winner got here first: this one's counts are in its report.
+        if (now_ns <= global_last_ns_) return;
+        const Counts now = global_totals();
+        const double secs = seconds(now_ns - global_last_ns_);
+        w.begin_object();
+        w.key("rates").begin_object();
+        w.key("scope").value("all");
+        fixed(w.key("interval_sec"), secs, 9);
+        w.key("sessions_active").value(sessions_active_.load(std::memory_order_relaxed));
+        for (unsigned d = 0; d < 2; ++d) {
+            w.key(direction_name(static_cast<uint8_t>(d))).begin_object();
+            write_interval(w, now, global_last_, d, secs);
+            w.key("total_packets").value(now.packets[d]);
+            w.key("total_payload_bytes").value(now.payload_bytes[d]);
+            w.key("total_ip_bytes").value(now.ip_bytes[d]);
+            w.end_object();
+        }
+        w.end_object();
+        w.end_object();
+        global_last_ = now;
+        global_last_ns_ = now_ns;
+    }
+    host().publish("metrics", w.str(), nullptr);
+}
+
+}  // namespace stethoscope::rates
