@@ -6,6 +6,13 @@ namespace stethoscope::mss {
 
 namespace {
 constexpr uint8_t k_syn = 0x02;
+
+// One writer per worker thread, reused: a summary per session costs no allocation.
+JsonWriter& scratch_writer() {
+    thread_local JsonWriter w;
+    w.clear();
+    return w;
+}
 }  // namespace
 
 // Indexed by direction: [0] the client (sends requests), [1] the server.
@@ -47,13 +54,12 @@ void MssAnalyzer::session_summary(void* cookie, const sth_session_info&, JsonSin
     auto mss_or_null = [](JsonWriter& w, uint16_t mss) -> JsonWriter& {
         return mss != 0 ? w.value(static_cast<uint32_t>(mss)) : w.null();
     };
-    JsonWriter w;
+    JsonWriter& w = scratch_writer();
     w.begin_object();
     mss_or_null(w.key("client"), st->syn_mss[0]);
     mss_or_null(w.key("server"), st->syn_mss[1]);
     for (unsigned d = 0; d < 2; ++d) {
         w.key(direction_name(static_cast<uint8_t>(d))).begin_object();
-        mss_or_null(w.key("peer_mss"), st->syn_mss[d ^ 1u]);
         w.key("largest_payload").value(st->largest_payload[d]);
         w.key("oversized_segments").value(st->oversized[d]);
         w.end_object();

@@ -11,9 +11,10 @@
 //
 // Results go into session_closed (and live snapshots) as one "mss" object:
 //   {"client": 1460, "server": 1400,
-//    "requests": {"peer_mss": 1400, "largest_payload": 2800, "oversized_segments": 2},
-//    "responses": {"peer_mss": 1460, "largest_payload": 1460, "oversized_segments": 0},
+//    "requests": {"largest_payload": 2800, "oversized_segments": 2},
+//    "responses": {"largest_payload": 1460, "oversized_segments": 0},
 //    "note": "..."}        ("note" only when some segment was oversized)
+// Requests are judged against the server's MSS, responses against the client's.
 //
 // Invariants: per-session state is a fixed-size struct under 256 bytes, allocated in
 // session_open and freed in session_close; session_packet allocates nothing.

@@ -20,6 +20,16 @@ struct MtuAnalyzer::SessionState {
 
 namespace {
 
+// One writer per worker thread, reused: a summary per session costs no allocation.
+JsonWriter& scratch_writer() {
+    thread_local JsonWriter w;
+    w.clear();
+    return w;
+}
+
+constexpr const char* k_no_icmp =
+    R"({"count":0,"min_mtu":null,"reporter":null,"direction":null,"at":null,"other_errors":0})";
+
 bool carries_mtu(const sth_icmp_error& e) {
     return (e.ip_version == 4 && e.type == 3 && e.code == 4) ||
            (e.ip_version == 6 && e.type == 2);
@@ -110,7 +120,7 @@ void MtuAnalyzer::publish_icmp_event(const sth_session_info& s, const sth_icmp_e
 void MtuAnalyzer::session_summary(void* cookie, const sth_session_info&, JsonSink& out) {
     const auto* st = static_cast<const SessionState*>(cookie);
     if (st == nullptr) return;
-    JsonWriter w;
+    JsonWriter& w = scratch_writer();
     w.begin_object();
     for (unsigned d = 0; d < 2; ++d) {
         w.key(direction_name(static_cast<uint8_t>(d))).begin_object();
@@ -118,21 +128,30 @@ void MtuAnalyzer::session_summary(void* cookie, const sth_session_info&, JsonSin
         w.key("largest_tcp_payload").value(st->largest_payload[d]);
         w.end_object();
     }
-    w.key("icmp").begin_object();
-    w.key("count").value(st->icmp_mtu_errors);
-    const bool known = st->min_mtu != 0;
-    w.key("min_mtu");
-    known ? w.value(st->min_mtu) : w.null();
-    w.key("reporter");
-    known ? w.value(format_ip(st->min_mtu_reporter)) : w.null();
-    w.key("direction");
-    known ? w.value(direction_name(st->min_mtu_direction)) : w.null();
-    w.key("at");
-    known ? w.value(format_ts(st->min_mtu_ts_ns)) : w.null();
-    w.key("other_errors").value(st->icmp_other_errors);
-    w.end_object();
+    w.key("icmp");
+    if (st->icmp_mtu_errors == 0 && st->icmp_other_errors == 0) {
+        w.raw(k_no_icmp);  // the common case, without formatting
+    } else {
+        write_icmp(w, *st);
+    }
     w.end_object();
     out.put("mtu", w.str());
+}
+
+void MtuAnalyzer::write_icmp(JsonWriter& w, const SessionState& st) {
+    const bool known = st.min_mtu != 0;
+    w.begin_object();
+    w.key("count").value(st.icmp_mtu_errors);
+    w.key("min_mtu");
+    known ? w.value(st.min_mtu) : w.null();
+    w.key("reporter");
+    known ? w.value(format_ip(st.min_mtu_reporter)) : w.null();
+    w.key("direction");
+    known ? w.value(direction_name(st.min_mtu_direction)) : w.null();
+    w.key("at");
+    known ? w.value(format_ts(st.min_mtu_ts_ns)) : w.null();
+    w.key("other_errors").value(st.icmp_other_errors);
+    w.end_object();
 }
 
 void MtuAnalyzer::session_close(void* cookie, const sth_session_info&, const sth_event&) {

@@ -60,6 +60,7 @@ public:
 private:
     struct SessionState;
     void publish_icmp_event(const sth_session_info& s, const sth_icmp_error& icmp) const;
+    static void write_icmp(JsonWriter& w, const SessionState& st);
 
     Config config_;
     Counter icmp_mtu_errors_, icmp_other_errors_, events_sampled_out_;

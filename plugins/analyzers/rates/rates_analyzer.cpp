@@ -1,8 +1,8 @@
 #include "rates_analyzer.hpp"
 
+#include <charconv>
 #include <cmath>
-#include <cstdio>
-#include <string>
+#include <string_view>
 
 namespace stethoscope::rates {
 
@@ -20,21 +20,41 @@ struct RatesAnalyzer::SessionState {
 
 namespace {
 
-// A rate or a duration with at most `decimals` decimals, trailing zeros dropped.
-void fixed(JsonWriter& w, double v, int decimals) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
-    std::string s = buf;
-    if (s.find('.') != std::string::npos) {
-        s.erase(s.find_last_not_of('0') + 1);
-        if (s.back() == '.') s.pop_back();
+// Writes `units` / 10^decimals with at most `decimals` decimals, trailing zeros dropped
+// ("1.2", "100000", "0.005"). Integer arithmetic: printf's float formatting was the
+// largest cost of a session summary.
+void write_scaled(JsonWriter& w, uint64_t units, int decimals) {
+    uint64_t scale = 1;
+    for (int i = 0; i < decimals; ++i) scale *= 10;
+    char buf[48];
+    char* end = std::to_chars(buf, buf + 24, units / scale).ptr;
+    uint64_t frac = units % scale;
+    if (frac != 0) {
+        *end++ = '.';
+        for (uint64_t digit = scale / 10; digit != 0 && frac != 0; digit /= 10) {
+            *end++ = static_cast<char>('0' + frac / digit);
+            frac %= digit;
+        }
     }
-    if (s == "-0") s = "0";
-    w.raw(s);
+    w.raw(std::string_view(buf, static_cast<size_t>(end - buf)));
+}
+
+// A duration in seconds with nanosecond precision.
+void seconds_value(JsonWriter& w, int64_t ns) {
+    write_scaled(w, ns > 0 ? static_cast<uint64_t>(ns) : 0, 9);
+}
+
+// A rate with three decimals at most.
+void fixed(JsonWriter& w, double v) {
+    if (!(v >= 0) || v > 1e15) {  // cannot happen for counts over a positive time
+        w.value(v);
+        return;
+    }
+    write_scaled(w, static_cast<uint64_t>(std::llround(v * 1000)), 3);
 }
 
 void rate(JsonWriter& w, const char* key, double count, double secs) {
-    fixed(w.key(key), count / secs, 3);
+    fixed(w.key(key), count / secs);
 }
 
 // One direction's counts in (before, now] and their rates over `secs`.
@@ -49,6 +69,13 @@ void write_interval(JsonWriter& w, const RatesAnalyzer::Counts& now,
     rate(w, "packets_per_sec", static_cast<double>(packets), secs);
     rate(w, "payload_bytes_per_sec", static_cast<double>(payload), secs);
     rate(w, "ip_bytes_per_sec", static_cast<double>(ip), secs);
+}
+
+// One writer per worker thread, reused: a summary per session costs no allocation.
+JsonWriter& scratch_writer() {
+    thread_local JsonWriter w;
+    w.clear();
+    return w;
 }
 
 double seconds(int64_t ns) { return static_cast<double>(ns) / 1e9; }
@@ -92,9 +119,9 @@ void RatesAnalyzer::session_tick(void* cookie, const sth_session_info&, int64_t 
     auto* st = static_cast<SessionState*>(cookie);
     if (st == nullptr || now_ns - st->last_report_ns < interval_ns_) return;
     const double secs = seconds(now_ns - st->last_report_ns);
-    JsonWriter w;
+    JsonWriter& w = scratch_writer();
     w.begin_object();
-    fixed(w.key("interval_sec"), secs, 9);
+    seconds_value(w.key("interval_sec"), now_ns - st->last_report_ns);
     for (unsigned d = 0; d < 2; ++d) {
         w.key(direction_name(static_cast<uint8_t>(d))).begin_object();
         write_interval(w, st->total, st->at_report, d, secs);
@@ -115,29 +142,32 @@ void RatesAnalyzer::session_tick(void* cookie, const sth_session_info&, int64_t 
 }
 
 void RatesAnalyzer::session_summary(void* cookie, const sth_session_info&, JsonSink& out) {
+    static const char* const k_total[3] = {"packets", "payload_bytes", "ip_bytes"};
+    static const char* const k_avg[3] = {"avg_packets_per_sec", "avg_payload_bytes_per_sec",
+                                         "avg_ip_bytes_per_sec"};
+    static const char* const k_peak[3] = {"peak_packets_per_sec", "peak_payload_bytes_per_sec",
+                                          "peak_ip_bytes_per_sec"};
     const auto* st = static_cast<const SessionState*>(cookie);
     if (st == nullptr) return;
     const double duration = seconds(st->last_ts_ns - st->first_ts_ns);
-    JsonWriter w;
+    JsonWriter& w = scratch_writer();
     w.begin_object();
-    fixed(w.key("interval_sec"), config_.interval_sec, 9);
-    fixed(w.key("duration_sec"), duration, 9);
+    seconds_value(w.key("interval_sec"), interval_ns_);
+    seconds_value(w.key("duration_sec"), st->last_ts_ns - st->first_ts_ns);
     w.key("intervals").value(st->intervals);
     for (unsigned d = 0; d < 2; ++d) {
         w.key(direction_name(static_cast<uint8_t>(d))).begin_object();
-        const double totals[3] = {static_cast<double>(st->total.packets[d]),
-                                  static_cast<double>(st->total.payload_bytes[d]),
-                                  static_cast<double>(st->total.ip_bytes[d])};
+        const uint64_t totals[3] = {st->total.packets[d], st->total.payload_bytes[d],
+                                    st->total.ip_bytes[d]};
         const double peaks[3] = {st->peak_packets[d], st->peak_payload[d], st->peak_ip[d]};
-        static const char* const names[3] = {"packets", "payload_bytes", "ip_bytes"};
-        for (int i = 0; i < 3; ++i) w.key(names[i]).value(static_cast<uint64_t>(totals[i]));
+        for (int i = 0; i < 3; ++i) w.key(k_total[i]).value(totals[i]);
         for (int i = 0; i < 3; ++i) {
-            w.key(std::string("avg_") + names[i] + "_per_sec");
-            duration > 0 ? fixed(w, totals[i] / duration, 3) : void(w.null());
+            w.key(k_avg[i]);
+            duration > 0 ? fixed(w, static_cast<double>(totals[i]) / duration) : void(w.null());
         }
         for (int i = 0; i < 3; ++i) {
-            w.key(std::string("peak_") + names[i] + "_per_sec");
-            st->intervals > 0 ? fixed(w, peaks[i], 3) : void(w.null());
+            w.key(k_peak[i]);
+            st->intervals > 0 ? fixed(w, peaks[i]) : void(w.null());
         }
         w.end_object();
     }
@@ -187,7 +217,7 @@ void RatesAnalyzer::maybe_publish_global(int64_t now_ns) {
         w.begin_object();
         w.key("rates").begin_object();
         w.key("scope").value("all");
-        fixed(w.key("interval_sec"), secs, 9);
+        seconds_value(w.key("interval_sec"), now_ns - global_last_ns_);
         w.key("sessions_active").value(sessions_active_.load(std::memory_order_relaxed));
         for (unsigned d = 0; d < 2; ++d) {
             w.key(direction_name(static_cast<uint8_t>(d))).begin_object();
