@@ -15,5 +15,5 @@ add_test(NAME e2e.analyzers.rtt_tshark_live
   COMMAND ${BASH_PROGRAM} ${CMAKE_CURRENT_SOURCE_DIR}/e2e/analyzers/rtt_tshark_live.sh
           $<TARGET_FILE:stethoscope> ${PROJECT_SOURCE_DIR}
           ${CMAKE_CURRENT_BINARY_DIR}/e2e/analyzers_rtt_live)
-set_tests_properties(e2e.analyzers.rtt_tshark_live PROPERTIES LABELS "e2e;root" TIMEOUT 300
+set_tests_properties(e2e.analyzers.rtt_tshark_live PROPERTIES LABELS "e2e;root" TIMEOUT 400
   SKIP_REGULAR_EXPRESSION "^SKIP: " ENVIRONMENT "PYTHON3=${PYTHON3_PROGRAM}")

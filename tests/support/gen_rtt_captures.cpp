@@ -9,7 +9,9 @@
 // offsets (0 = the byte after the SYN). The expected values, derived from these timings,
 // are in tests/e2e/analyzers/rtt_e2e.py; the comment above each capture gives the timings.
 #include <cstdint>
+#include <algorithm>
 #include <exception>
+#include <functional>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -279,6 +281,42 @@ void stall_open(CaptureWriter& w) {
     for (std::uint64_t t = 130'000; t <= 1'030'000; t += 100'000) f.client(t, 100, 0, 0, 0, 65535);
 }
 
+// stall_tick: stall_zero_window's session (client port 40000) while another session
+// (client port 40001) keeps the capture clock moving: 10 B requests every 50,000 us from
+// 100,000 to 1,400,000, each ACKed 1,000 us later. Capture time now passes during the zero
+// window, so the engine's ticks (about every 250 ms) detect the stall, not the next packet
+// of the stalled session.
+void stall_tick(CaptureWriter& w) {
+    Flow b(w, 40001);
+    std::vector<std::pair<std::uint64_t, std::function<void()>>> steps;
+    steps.emplace_back(1, [&] { b.handshake(1, 2, 3); });
+    for (std::uint64_t k = 0; k < 27; ++k) {
+        const std::uint64_t t = 100'000 + 50'000 * k;
+        steps.emplace_back(t + 1, [&b, t, k] { b.client(t + 1, static_cast<std::int64_t>(10 * k), 10, k_psh, 0, 65535); });
+        steps.emplace_back(t + 1'001, [&b, t, k] { b.server(t + 1'001, 0, 0, 0, static_cast<std::int64_t>(10 * (k + 1)), 65535); });
+    }
+    // The stalled session's packets come from stall_zero_window, recorded into its own
+    // writer and replayed here in time order with the others.
+    CaptureWriter own(CaptureFormat::pcap);
+    stall_zero_window(own);
+    const Bytes& file = own.bytes();
+    for (std::size_t at = 24; at + 16 <= file.size();) {  // classic pcap records, LE
+        auto u32 = [&](std::size_t o) {
+            return std::uint32_t{file[o]} | std::uint32_t{file[o + 1]} << 8 |
+                   std::uint32_t{file[o + 2]} << 16 | std::uint32_t{file[o + 3]} << 24;
+        };
+        const std::uint64_t ts = std::uint64_t{u32(at)} * 1'000'000 + u32(at + 4);
+        const std::uint32_t caplen = u32(at + 8);
+        Bytes frame(file.begin() + static_cast<std::ptrdiff_t>(at + 16),
+                    file.begin() + static_cast<std::ptrdiff_t>(at + 16 + caplen));
+        steps.emplace_back(ts - k_t0, [&w, ts, frame] { w.write(ts, frame); });
+        at += 16 + caplen;
+    }
+    std::stable_sort(steps.begin(), steps.end(),
+                     [](const auto& x, const auto& y) { return x.first < y.first; });
+    for (auto& [t, step] : steps) step();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -293,7 +331,7 @@ int main(int argc, char** argv) {
             {"handshake", handshake}, {"transfer", transfer},   {"rwnd", rwnd},
             {"app_pause", app_pause}, {"lossy", lossy},         {"karn", karn},
             {"ts_oneway", ts_oneway}, {"stall_zero_window", stall_zero_window},
-            {"stall_rto", stall_rto}, {"stall_open", stall_open},
+            {"stall_rto", stall_rto}, {"stall_open", stall_open}, {"stall_tick", stall_tick},
         };
         for (const auto& [name, make] : cases) {
             CaptureWriter w(CaptureFormat::pcap);

@@ -238,6 +238,20 @@ def check_stalls():
         "limits.responses.network": 20020 / 1280000,
     })
 
+    # The same zero window while another session's packets (every 50,000 us) move the
+    # capture clock: the engine's ticks (~250 ms) find the stall, within one tick and one
+    # packet spacing of since + 500 ms, before the stalled session's next packet.
+    events, _, _ = run("stall_tick")
+    st = [e for e in stall_events(events, "flow_stalled") if e["session"] == 40000]
+    rs = [e for e in stall_events(events, "flow_resumed") if e["session"] == 40000]
+    report(len(st) == 1 and st[0]["since"] == "2023-11-14T22:13:20.050000Z"
+           and "2023-11-14T22:13:20.550000Z" <= st[0]["at"] <= "2023-11-14T22:13:20.850000Z",
+           "stall_tick: flow_stalled by a tick, 20.55 <= at <= 20.85: %s" % st)
+    report(len(rs) == 1 and rs[0]["duration_us"] == 1234567,
+           "stall_tick: flow_resumed after exactly 1,234,567 us: %s" % rs)
+    report(not [e for e in events if e["event"].startswith("flow_") and e["session"] == 40001],
+           "stall_tick: the busy session never stalls")
+
     # RTO: data outstanding from 30,000, no ACK progress; the first segment resent at
     # 700,000; ACK of everything at 750,000: 720,000 us, cause retransmission_timeout.
     events, _, _ = run("stall_rto")
