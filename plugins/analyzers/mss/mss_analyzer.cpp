@@ -1,18 +1,9 @@
 #include "mss_analyzer.hpp"
 
-#include <cstddef>
-
 namespace stethoscope::mss {
 
 namespace {
 constexpr uint8_t k_syn = 0x02;
-
-// One writer per worker thread, reused: a summary per session costs no allocation.
-JsonWriter& scratch_writer() {
-    thread_local JsonWriter w;
-    w.clear();
-    return w;
-}
 }  // namespace
 
 // Indexed by direction: [0] the client (sends requests), [1] the server.
@@ -54,7 +45,7 @@ void MssAnalyzer::session_summary(void* cookie, const sth_session_info&, JsonSin
     auto mss_or_null = [](JsonWriter& w, uint16_t mss) -> JsonWriter& {
         return mss != 0 ? w.value(static_cast<uint32_t>(mss)) : w.null();
     };
-    JsonWriter& w = scratch_writer();
+    JsonWriter w;
     w.begin_object();
     mss_or_null(w.key("client"), st->syn_mss[0]);
     mss_or_null(w.key("server"), st->syn_mss[1]);

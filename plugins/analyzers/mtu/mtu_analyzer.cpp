@@ -20,13 +20,6 @@ struct MtuAnalyzer::SessionState {
 
 namespace {
 
-// One writer per worker thread, reused: a summary per session costs no allocation.
-JsonWriter& scratch_writer() {
-    thread_local JsonWriter w;
-    w.clear();
-    return w;
-}
-
 constexpr const char* k_no_icmp =
     R"({"count":0,"min_mtu":null,"reporter":null,"direction":null,"at":null,"other_errors":0})";
 
@@ -120,7 +113,7 @@ void MtuAnalyzer::publish_icmp_event(const sth_session_info& s, const sth_icmp_e
 void MtuAnalyzer::session_summary(void* cookie, const sth_session_info&, JsonSink& out) {
     const auto* st = static_cast<const SessionState*>(cookie);
     if (st == nullptr) return;
-    JsonWriter& w = scratch_writer();
+    JsonWriter w;
     w.begin_object();
     for (unsigned d = 0; d < 2; ++d) {
         w.key(direction_name(static_cast<uint8_t>(d))).begin_object();

@@ -71,13 +71,6 @@ void write_interval(JsonWriter& w, const RatesAnalyzer::Counts& now,
     rate(w, "ip_bytes_per_sec", static_cast<double>(ip), secs);
 }
 
-// One writer per worker thread, reused: a summary per session costs no allocation.
-JsonWriter& scratch_writer() {
-    thread_local JsonWriter w;
-    w.clear();
-    return w;
-}
-
 double seconds(int64_t ns) { return static_cast<double>(ns) / 1e9; }
 
 }  // namespace
@@ -119,7 +112,7 @@ void RatesAnalyzer::session_tick(void* cookie, const sth_session_info&, int64_t 
     auto* st = static_cast<SessionState*>(cookie);
     if (st == nullptr || now_ns - st->last_report_ns < interval_ns_) return;
     const double secs = seconds(now_ns - st->last_report_ns);
-    JsonWriter& w = scratch_writer();
+    JsonWriter w;
     w.begin_object();
     seconds_value(w.key("interval_sec"), now_ns - st->last_report_ns);
     for (unsigned d = 0; d < 2; ++d) {
@@ -150,7 +143,7 @@ void RatesAnalyzer::session_summary(void* cookie, const sth_session_info&, JsonS
     const auto* st = static_cast<const SessionState*>(cookie);
     if (st == nullptr) return;
     const double duration = seconds(st->last_ts_ns - st->first_ts_ns);
-    JsonWriter& w = scratch_writer();
+    JsonWriter w;
     w.begin_object();
     seconds_value(w.key("interval_sec"), interval_ns_);
     seconds_value(w.key("duration_sec"), st->last_ts_ns - st->first_ts_ns);
