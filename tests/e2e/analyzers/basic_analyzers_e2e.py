@@ -21,7 +21,8 @@ filter mode with one worker (events on stdout as JSON lines) and checks:
           counts / interval_sec; intervals of whole 10 ms slots inside the transfer carry
           the hand-computed steady rates; the global metrics events (no session) likewise
           over both sessions, with the running totals and sessions_active; session_closed
-          totals, averages and peaks.
+          totals, averages and peaks. With two workers: the same checks per session, and
+          one global event per interval whose running totals add up.
   config  bad values of each analyzer's keys fail --check-config with the JSON path.
 
 Each check prints PASS/FAIL; the last line is 'N passed, N failed'; exit status 1 when
@@ -278,7 +279,7 @@ def interval_problems(p, label, rates, port, start, first):
     return end, steady
 
 
-def check_session_rates(run, port):
+def check_session_rates(run, port, label=""):
     p = list(run.problems)
     uid = run.closed().get(port, {}).get("uid")
     metrics = [e for e in run.of("metrics") if e.get("uid") == uid and "rates" in e]
@@ -312,7 +313,7 @@ def check_session_rates(run, port):
                          got.get("avg_%s_per_sec" % name), v / duration)
             expect_close(p, "%d %s.peak_%s_per_sec" % (port, d, name),
                          got.get("peak_%s_per_sec" % name), peaks[d][j])
-    check("rates session %d: %d metrics events, %d steady" % (port, len(metrics), steady_seen), p)
+    check("rates session %d%s: %d metrics events, %d steady" % (port, label, len(metrics), steady_seen), p)
 
 
 def check_global_rates(run):
@@ -342,11 +343,36 @@ def check_global_rates(run):
     check("rates over all sessions: %d global metrics events, %d steady" % (len(metrics), steady_seen), p)
 
 
+def check_two_workers(run2):
+    """Two workers: per-session metrics as with one; one global event per interval, each
+    at least interval_sec long, its running totals adding up."""
+    for port in (41001, 41002):
+        check_session_rates(run2, port, " (2 workers)")
+    p = list(run2.problems)
+    # (Their "ts" is the host's: with several workers the reader's clock, which may be
+    # ahead of the interval's end; the intervals themselves are checked here.)
+    glob = [e for e in run2.of("metrics") if "uid" not in e and "rates" in e]
+    if len(glob) != 2:
+        p.append("%d global metrics events, want 2 (as with one worker)" % len(glob))
+    packets = {d: 0 for d in DIRS}
+    for e in glob:
+        r = e["rates"]
+        if r.get("interval_sec", 0) < 1:
+            p.append("global interval_sec %r < 1" % r.get("interval_sec"))
+        for d in DIRS:
+            packets[d] += r[d]["packets"]
+            expect(p, "global %s total_packets at %s" % (d, e["ts"]), r[d]["total_packets"],
+                   packets[d])
+    check("rates with 2 workers: %d global metrics events" % len(glob), p)
+
+
 def check_rates(binary, workdir, captures):
-    run = Run(binary, workdir, "rates", os.path.join(captures, "rates.pcap"), config())
+    pcap = os.path.join(captures, "rates.pcap")
+    run = Run(binary, workdir, "rates", pcap, config())
     for port in (41001, 41002):
         check_session_rates(run, port)
     check_global_rates(run)
+    check_two_workers(Run(binary, workdir, "rates_w2", pcap, config({"workers": 2})))
 
 
 # --- config errors -------------------------------------------------------------------------
