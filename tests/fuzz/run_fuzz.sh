@@ -5,7 +5,8 @@
 #   run_fuzz.sh BUILD_DIR SECONDS
 #
 # BUILD_DIR is a build tree configured with -DSTETHOSCOPE_FUZZ=ON (clang, sanitizers) in
-# which fuzz_decoder, fuzz_reassembler, fuzz_engine and gen_captures are built. The seeds
+# which fuzz_decoder, fuzz_reassembler, fuzz_engine, fuzz_control_http and gen_captures are
+# built. The seeds
 # are rebuilt from the test captures (make_corpus.sh) into BUILD_DIR/tests/fuzz/seeds/; each
 # target then runs for SECONDS on BUILD_DIR/tests/fuzz/corpus/TARGET (kept between runs, so
 # coverage grows) plus its seeds. A crash, sanitizer report, leak, timeout (10 s per
@@ -24,7 +25,7 @@ readonly build_dir=$(cd "$1" && pwd)
 readonly seconds=$2
 readonly here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 readonly work="$build_dir/tests/fuzz"
-read -r -a targets <<<"${STH_FUZZ_TARGETS:-fuzz_decoder fuzz_reassembler fuzz_engine}"
+read -r -a targets <<<"${STH_FUZZ_TARGETS:-fuzz_decoder fuzz_reassembler fuzz_engine fuzz_control_http}"
 
 for t in "${targets[@]}"; do
     if [[ ! -x $build_dir/tests/fuzz/$t ]]; then
@@ -35,6 +36,27 @@ for t in "${targets[@]}"; do
 done
 
 "$here/make_corpus.sh" "$build_dir/tests/gen_captures" "$work/seeds" || exit 2
+
+# control_seeds DIR: the control plane's seeds, requests and raw-session lines as sent.
+control_seeds() {
+    local dir=$1 i=0
+    rm -rf "$dir" && mkdir -p "$dir"
+    local seeds=(
+        $'GET /stats HTTP/1.1\r\nHost: x\r\n\r\n'
+        $'GET /events?types=session_opened,gap HTTP/1.1\r\nAccept: text/event-stream\r\n\r\n'
+        $'GET /sessions/1 HTTP/1.1\r\nAuthorization: Bearer tok\r\n\r\nGET /metrics HTTP/1.1\r\n\r\n'
+        $'POST /modules/mss/disable HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}'
+        $'POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n0\r\n\r\n'
+        $'{"cmd":"stats"}\n{"cmd":"session","uid":1}\n{"cmd":"subscribe","types":["gap"]}\n'
+        $'{"cmd":"enable","module":"mss"}\n{"cmd":"auth","token":"t"}\n{"cmd":"x"}\n'
+        '{"packets":1,"dropped_kernel":2,"decode":{"a":1},"fragments":{"received":1},"counters":{"b":1}}'
+    )
+    for s in "${seeds[@]}"; do
+        printf '%s' "$s" >"$dir/seed-$i"
+        i=$((i + 1))
+    done
+}
+control_seeds "$work/seeds/fuzz_control_http"
 mkdir -p "$work/artifacts" "$work/logs"
 
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}

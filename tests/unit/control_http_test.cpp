@@ -229,6 +229,11 @@ BOOST_AUTO_TEST_CASE(routes_answer_every_endpoint) {
     r = ctl::route(get("/nope"), h, "");
     BOOST_TEST(r.status == 404u);
     BOOST_TEST(r.body == R"({"error":"no such endpoint: /nope"})");
+    r = ctl::route(get("/a\x92\n"), h, "");  // echoed request bytes stay valid JSON text
+    BOOST_TEST(r.body == R"({"error":"no such endpoint: /a%92%0A"})");
+    r = ctl::route(get("/modules/a%20b/enable", "POST"), h, "");
+    BOOST_TEST(r.status == 404u);
+    BOOST_TEST(r.body == R"({"error":"no module named \"a b\""})");
     r = ctl::route(get("/stats", "DELETE"), h, "");
     BOOST_TEST(r.status == 405u);
     BOOST_TEST(header(r, "Allow") == "GET");

@@ -4,6 +4,7 @@
 
 #include <stethoscope/json_writer.hpp>
 
+#include <cctype>
 #include <charconv>
 
 namespace stethoscope::control {
@@ -12,6 +13,32 @@ namespace {
 
 constexpr std::string_view k_modules = "/modules/";
 constexpr std::string_view k_sessions = "/sessions/";
+
+// Request text echoed in an error: printable ASCII kept, other bytes as %XX, so the JSON
+// body stays valid UTF-8 whatever the client sent.
+std::string printable(std::string_view s) {
+    static constexpr char hex[] = "0123456789ABCDEF";
+    std::string out;
+    for (char c : s) {
+        auto u = static_cast<unsigned char>(c);
+        if (u >= 0x20 && u < 0x7f) {
+            out += c;
+        } else {
+            out += '%';
+            out += hex[u >> 4];
+            out += hex[u & 15];
+        }
+    }
+    return out;
+}
+
+bool module_name_ok(std::string_view name) {
+    if (name.empty()) return false;
+    for (char c : name)
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.')
+            return false;
+    return true;
+}
 
 Response json_ok(std::string body) {
     Response r;
@@ -68,7 +95,7 @@ Response events(const Request& req, std::string_view query) {
 Response session(std::string_view id, const HostView& host) {
     auto uid = parse_uid(id);
     if (!uid) return error_response(400, "session uid must be a positive integer, got \"" +
-                                             std::string(id) + "\"");
+                                             printable(id) + "\"");
     if (auto s = host.sessions(*uid)) return json_ok(std::move(*s));
     if (!host.stats()) return unavailable("session snapshots");
     return error_response(404, "no live session with uid " + std::to_string(*uid));
@@ -103,12 +130,15 @@ Response metrics(const HostView& host) {
 
 Response module_switch(const Request& req, std::string_view rest, const HostView& host) {
     size_t slash = rest.rfind('/');
+    const std::string path = printable(req.target.substr(0, req.target.find('?')));
     if (slash == std::string_view::npos || slash == 0)
-        return error_response(404, "no such endpoint: " + req.target);
+        return error_response(404, "no such endpoint: " + path);
     std::string name = url_decode(rest.substr(0, slash));
     std::string_view action = rest.substr(slash + 1);
-    if ((action != "enable" && action != "disable") || name.find('/') != std::string::npos)
-        return error_response(404, "no such endpoint: " + req.target);
+    if (action != "enable" && action != "disable")
+        return error_response(404, "no such endpoint: " + path);
+    if (!module_name_ok(name))
+        return error_response(404, "no module named \"" + printable(name) + "\"");
     if (req.method != "POST") return method_not_allowed("POST");
     bool on = action == "enable";
     std::string err = host.set_module_enabled(name, on);
@@ -208,7 +238,7 @@ Response route(const Request& req, const HostView& host, std::string_view token)
         });
     if (path.substr(0, k_modules.size()) == k_modules)
         return module_switch(req, path.substr(k_modules.size()), host);
-    return error_response(404, "no such endpoint: " + std::string(path));
+    return error_response(404, "no such endpoint: " + printable(path));
 }
 
 Opening classify_opening(std::string_view b, size_t max_request_line) {
