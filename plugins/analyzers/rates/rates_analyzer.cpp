@@ -1,5 +1,6 @@
 #include "rates_analyzer.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <string_view>
@@ -9,9 +10,7 @@ namespace stethoscope::rates {
 struct RatesAnalyzer::SessionState {
     Counts total;
     Counts at_report;  // `total` at the last report
-    double peak_packets[2] = {0, 0};
-    double peak_payload[2] = {0, 0};
-    double peak_ip[2] = {0, 0};
+    double peak[2][3] = {{0, 0, 0}, {0, 0, 0}};  // per direction: packets, payload, ip per s
     int64_t first_ts_ns = 0;
     int64_t last_ts_ns = 0;
     int64_t last_report_ns = 0;
@@ -53,22 +52,38 @@ void fixed(JsonWriter& w, double v) {
     write_scaled(w, static_cast<uint64_t>(std::llround(v * 1000)), 3);
 }
 
-void rate(JsonWriter& w, const char* key, double count, double secs) {
-    fixed(w.key(key), count / secs);
+// {"packets": .., "payload_bytes": .., "ip_bytes": ..} of counts.
+void write_counts(JsonWriter& w, const uint64_t (&c)[3]) {
+    w.begin_object();
+    w.key("packets").value(c[0]);
+    w.key("payload_bytes").value(c[1]);
+    w.key("ip_bytes").value(c[2]);
+    w.end_object();
 }
 
-// One direction's counts in (before, now] and their rates over `secs`.
+// The same keys with rates.
+void write_rates(JsonWriter& w, const double (&r)[3]) {
+    w.begin_object();
+    fixed(w.key("packets"), r[0]);
+    fixed(w.key("payload_bytes"), r[1]);
+    fixed(w.key("ip_bytes"), r[2]);
+    w.end_object();
+}
+
+// One direction's counts in (before, now] and their rates over `secs`: the counts'
+// members, then "per_sec": {...}.
 void write_interval(JsonWriter& w, const RatesAnalyzer::Counts& now,
                     const RatesAnalyzer::Counts& before, unsigned d, double secs) {
-    const uint64_t packets = now.packets[d] - before.packets[d];
-    const uint64_t payload = now.payload_bytes[d] - before.payload_bytes[d];
-    const uint64_t ip = now.ip_bytes[d] - before.ip_bytes[d];
-    w.key("packets").value(packets);
-    w.key("payload_bytes").value(payload);
-    w.key("ip_bytes").value(ip);
-    rate(w, "packets_per_sec", static_cast<double>(packets), secs);
-    rate(w, "payload_bytes_per_sec", static_cast<double>(payload), secs);
-    rate(w, "ip_bytes_per_sec", static_cast<double>(ip), secs);
+    const uint64_t delta[3] = {now.packets[d] - before.packets[d],
+                               now.payload_bytes[d] - before.payload_bytes[d],
+                               now.ip_bytes[d] - before.ip_bytes[d]};
+    w.key("packets").value(delta[0]);
+    w.key("payload_bytes").value(delta[1]);
+    w.key("ip_bytes").value(delta[2]);
+    const double per_sec[3] = {static_cast<double>(delta[0]) / secs,
+                               static_cast<double>(delta[1]) / secs,
+                               static_cast<double>(delta[2]) / secs};
+    write_rates(w.key("per_sec"), per_sec);
 }
 
 double seconds(int64_t ns) { return static_cast<double>(ns) / 1e9; }
@@ -119,13 +134,11 @@ void RatesAnalyzer::session_tick(void* cookie, const sth_session_info&, int64_t 
         w.key(direction_name(static_cast<uint8_t>(d))).begin_object();
         write_interval(w, st->total, st->at_report, d, secs);
         w.end_object();
-        auto peak = [secs](double& p, uint64_t now, uint64_t before) {
-            const double r = static_cast<double>(now - before) / secs;
-            if (r > p) p = r;
-        };
-        peak(st->peak_packets[d], st->total.packets[d], st->at_report.packets[d]);
-        peak(st->peak_payload[d], st->total.payload_bytes[d], st->at_report.payload_bytes[d]);
-        peak(st->peak_ip[d], st->total.ip_bytes[d], st->at_report.ip_bytes[d]);
+        const uint64_t delta[3] = {st->total.packets[d] - st->at_report.packets[d],
+                                   st->total.payload_bytes[d] - st->at_report.payload_bytes[d],
+                                   st->total.ip_bytes[d] - st->at_report.ip_bytes[d]};
+        for (int i = 0; i < 3; ++i)
+            st->peak[d][i] = std::max(st->peak[d][i], static_cast<double>(delta[i]) / secs);
     }
     w.end_object();
     metrics.put("rates", w.str());
@@ -135,33 +148,30 @@ void RatesAnalyzer::session_tick(void* cookie, const sth_session_info&, int64_t 
 }
 
 void RatesAnalyzer::session_summary(void* cookie, const sth_session_info&, JsonSink& out) {
-    static const char* const k_total[3] = {"packets", "payload_bytes", "ip_bytes"};
-    static const char* const k_avg[3] = {"avg_packets_per_sec", "avg_payload_bytes_per_sec",
-                                         "avg_ip_bytes_per_sec"};
-    static const char* const k_peak[3] = {"peak_packets_per_sec", "peak_payload_bytes_per_sec",
-                                          "peak_ip_bytes_per_sec"};
     const auto* st = static_cast<const SessionState*>(cookie);
     if (st == nullptr) return;
     const double duration = seconds(st->last_ts_ns - st->first_ts_ns);
     JsonWriter w;
     w.begin_object();
-    seconds_value(w.key("interval_sec"), interval_ns_);
     seconds_value(w.key("duration_sec"), st->last_ts_ns - st->first_ts_ns);
-    w.key("intervals").value(st->intervals);
     for (unsigned d = 0; d < 2; ++d) {
         w.key(direction_name(static_cast<uint8_t>(d))).begin_object();
         const uint64_t totals[3] = {st->total.packets[d], st->total.payload_bytes[d],
                                     st->total.ip_bytes[d]};
-        const double peaks[3] = {st->peak_packets[d], st->peak_payload[d], st->peak_ip[d]};
-        for (int i = 0; i < 3; ++i) w.key(k_total[i]).value(totals[i]);
-        for (int i = 0; i < 3; ++i) {
-            w.key(k_avg[i]);
-            duration > 0 ? fixed(w, static_cast<double>(totals[i]) / duration) : void(w.null());
+        w.key("packets").value(totals[0]);
+        w.key("payload_bytes").value(totals[1]);
+        w.key("ip_bytes").value(totals[2]);
+        w.key("avg_per_sec");
+        if (duration > 0) {
+            const double avg[3] = {static_cast<double>(totals[0]) / duration,
+                                   static_cast<double>(totals[1]) / duration,
+                                   static_cast<double>(totals[2]) / duration};
+            write_rates(w, avg);
+        } else {
+            w.null();
         }
-        for (int i = 0; i < 3; ++i) {
-            w.key(k_peak[i]);
-            st->intervals > 0 ? fixed(w, peaks[i]) : void(w.null());
-        }
+        w.key("peak_per_sec");
+        st->intervals > 0 ? write_rates(w, st->peak[d]) : void(w.null());
         w.end_object();
     }
     w.end_object();
@@ -215,9 +225,8 @@ void RatesAnalyzer::maybe_publish_global(int64_t now_ns) {
         for (unsigned d = 0; d < 2; ++d) {
             w.key(direction_name(static_cast<uint8_t>(d))).begin_object();
             write_interval(w, now, global_last_, d, secs);
-            w.key("total_packets").value(now.packets[d]);
-            w.key("total_payload_bytes").value(now.payload_bytes[d]);
-            w.key("total_ip_bytes").value(now.ip_bytes[d]);
+            const uint64_t totals[3] = {now.packets[d], now.payload_bytes[d], now.ip_bytes[d]};
+            write_counts(w.key("total"), totals);
             w.end_object();
         }
         w.end_object();

@@ -9,28 +9,27 @@
 // least interval_sec has passed since the session's last report (the first one counts
 // from the session's start), the counts since that report are divided by the exact
 // elapsed capture time and put into the session's `metrics` event:
-//   "rates": {"interval_sec": 1.01,
-//             "requests":  {"packets": 101, "payload_bytes": 0, "ip_bytes": 4040,
-//                           "packets_per_sec": 100, "payload_bytes_per_sec": 0,
-//                           "ip_bytes_per_sec": 4000},
+//   "rates": {"interval_sec": 1.2,
+//             "requests":  {"packets": 120, "payload_bytes": 0, "ip_bytes": 4800,
+//                           "per_sec": {"packets": 100, "payload_bytes": 0, "ip_bytes": 4000}},
 //             "responses": {...}}
 // session_closed (and live snapshots) get the totals, the averages over the session's
 // duration (first to last packet; null when it is 0) and the peaks of the reported
 // intervals (null before the first report):
-//   "rates": {"interval_sec": 1, "duration_sec": 3.2, "intervals": 3,
-//             "requests": {"packets": .., "payload_bytes": .., "ip_bytes": ..,
-//                          "avg_packets_per_sec": .., "avg_payload_bytes_per_sec": ..,
-//                          "avg_ip_bytes_per_sec": .., "peak_packets_per_sec": ..,
-//                          "peak_payload_bytes_per_sec": .., "peak_ip_bytes_per_sec": ..},
+//   "rates": {"duration_sec": 3.0113,
+//             "requests": {"packets": 304, "payload_bytes": 0, "ip_bytes": 12164,
+//                          "avg_per_sec": {"packets": .., "payload_bytes": .., "ip_bytes": ..},
+//                          "peak_per_sec": {...} or null},
 //             "responses": {...}}
 // Over all sessions: every interval_sec, one `metrics` event without a session,
-//   {"rates": {"scope": "all", "interval_sec": 1, "sessions_active": 2,
-//              "requests": {"packets": .., ..._per_sec, "total_packets": ..,
-//                           "total_payload_bytes": .., "total_ip_bytes": ..}, ...}}
-// where the interval counts and rates are over every session's packets in the interval
-// and the totals since the start of the capture. It is driven by the session ticks, so it
-// is published while at least one session is live.
-// Rates are written with three decimals at most (trailing zeros dropped).
+//   {"rates": {"scope": "all", "interval_sec": 1.2, "sessions_active": 2,
+//              "requests": {"packets": .., "payload_bytes": .., "ip_bytes": ..,
+//                           "per_sec": {...}, "total": {"packets": .., ...}}, ...}}
+// with the counts and rates of every session's packets in the interval and the totals
+// since the start of the capture. It is driven by the session ticks, so it is published
+// while at least one session is live.
+// Rates are written with three decimals at most (trailing zeros dropped). The summary is
+// kept compact on purpose: it is written for every session.
 //
 // Threading and invariants: per-session state is a fixed-size struct under 256 bytes
 // (allocated in session_open, freed in session_close; session_packet allocates nothing),
