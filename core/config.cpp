@@ -105,10 +105,12 @@ std::optional<PluginSection> plugin_section(const json::value& v, const std::str
         enabled = e->get_bool();
         obj.erase("enabled");
     }
-    if (!enabled) return std::nullopt;
-    bool explicit_on = v.get_object().contains("enabled");
+    // A disabled analyzer is still loaded (they are cheap), switched off, so that it can
+    // be switched on at run time; a disabled output or control plane is not loaded.
+    if (!enabled && kind != STH_KIND_ANALYZER) return std::nullopt;
+    bool explicit_on = enabled && v.get_object().contains("enabled");
     return PluginSection{std::move(name), kind, path, json::serialize(obj),
-                         explicit_on || !on_by_default};
+                         explicit_on || !on_by_default, enabled};
 }
 
 void collect_outputs(Section& io, Config& cfg) {

@@ -26,6 +26,8 @@ struct PluginSection {
     std::string path;             // JSON path of its section, e.g. "io.output.files"
     std::string section_json;     // serialized section without "enabled"
     bool required = true;         // false: on by default, skipped with a note if missing
+    bool enabled = true;          // false: an analyzer loaded switched off ("enabled": false),
+                                  // so the control plane can switch it on at run time
 };
 
 enum class CaptureMode { client, server, filter };

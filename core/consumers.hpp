@@ -1,16 +1,22 @@
 // Fan-out of session callbacks to the consumer plugins (analyzers, outputs, control),
 // with the per-session, per-consumer state: the plugin's cookie and the exact count of
 // bytes delivered and dropped per direction (delivered + dropped == reassembled).
+// Run-time switches: every consumer has an enabled flag (control plane); a session takes
+// the consumers enabled when it opens and keeps them to its end, so switching never cuts
+// a stream in half. A slot whose consumer was off at open is inactive: no callback.
 // The tables are the host's full-size copies (PluginLibrary::table): entries an older
 // plugin's descriptor did not have are NULL there, so a NULL check is all it takes.
 #pragma once
 
 #include <stethoscope/abi.h>
 
-#include "json_writer.hpp"
+#include <stethoscope/json_writer.hpp>
 
+#include <atomic>
 #include <cstdint>
+#include <deque>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace stethoscope::core {
@@ -19,6 +25,7 @@ class PluginInstance;
 
 struct ConsumerSlot {
     void* cookie = nullptr;
+    bool active = false;  // the consumer was enabled when the session opened
     uint64_t delivered[2] = {0, 0};
     uint64_t dropped[2] = {0, 0};
     uint64_t dropped_segments[2] = {0, 0};
@@ -26,8 +33,15 @@ struct ConsumerSlot {
 
 class Consumers {
 public:
-    void add(PluginInstance* plugin);
+    // Start-up only (main thread), before any session.
+    void add(PluginInstance* plugin, bool enabled = true);
     size_t size() const { return plugins_.size(); }
+    // Any thread. False when no consumer has that name.
+    bool set_enabled(std::string_view name, bool enabled);
+    // Any thread: -1 unknown name, else 0/1.
+    int enabled(std::string_view name) const;
+    // True when some consumer wants session_tick.
+    bool any_tick() const { return any_tick_; }
     // True when some consumer takes the session_closed event or adds to it.
     bool wants_closed_event() const { return wants_closed_; }
     // True when some consumer adds fields to session_opened.
@@ -52,6 +66,11 @@ public:
                          JsonWriter& w);
     void session_close(const sth_session_info& s, std::vector<ConsumerSlot>& slots,
                        const sth_event& closed);
+    // Collects the consumers' metrics keys (`"k":v,...`) into `fields`.
+    void session_tick(const sth_session_info& s, std::vector<ConsumerSlot>& slots, int64_t now,
+                      JsonWriter& fields);
+    void session_icmp(const sth_session_info& s, std::vector<ConsumerSlot>& slots,
+                      const sth_icmp_error& icmp);
 
 private:
     struct Entry {
@@ -62,6 +81,8 @@ private:
         bool is_output;
     };
     std::vector<Entry> plugins_;
+    std::deque<std::atomic<bool>> enabled_;  // per entry; a deque: atomics do not move
+    bool any_tick_ = false;
     bool any_packets_ = false;
     bool wants_closed_ = false;
     bool adds_opened_ = false;

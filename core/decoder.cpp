@@ -202,6 +202,68 @@ DecodeStatus tcp(const uint8_t* d, uint32_t ip_payload_len, uint32_t captured, D
     return DecodeStatus::ok;
 }
 
+// The quoted packet of an ICMP error: an IP header and at least the TCP ports and seq.
+DecodeStatus quoted_tcp(const uint8_t* q, uint32_t len, DecodedPacket& out) {
+    uint32_t hdr = 0;
+    if (len >= 20 && (q[0] >> 4) == 4) {
+        hdr = uint32_t{static_cast<uint8_t>(q[0] & 0x0f)} * 4;
+        if (hdr < 20 || q[9] != 6 || (be16(q + 6) & 0x1fff) != 0) return DecodeStatus::not_tcp;
+        out.ip_version = 4;
+        out.src.fill(0);
+        out.dst.fill(0);
+        std::memcpy(out.src.data(), q + 12, 4);
+        std::memcpy(out.dst.data(), q + 16, 4);
+    } else if (len >= 40 && (q[0] >> 4) == 6) {
+        hdr = 40;
+        if (q[6] != 6) return DecodeStatus::not_tcp;  // extension headers: not followed
+        out.ip_version = 6;
+        std::memcpy(out.src.data(), q + 8, 16);
+        std::memcpy(out.dst.data(), q + 24, 16);
+    } else {
+        return DecodeStatus::not_tcp;
+    }
+    if (len < hdr + 8) return DecodeStatus::not_tcp;  // RFC 792: 8 bytes of the datagram
+    out.src_port = be16(q + hdr);
+    out.dst_port = be16(q + hdr + 2);
+    out.seq = be32(q + hdr + 4);
+    out.ack = 0;
+    out.flags = 0;
+    out.window = 0;
+    out.options = TcpOptions{};
+    out.payload = nullptr;
+    out.payload_len = out.payload_captured = 0;
+    out.ip_total_len = 0;
+    out.checksum_ok = true;
+    out.segment = nullptr;
+    out.segment_len = 0;
+    out.segment_complete = false;
+    return DecodeStatus::icmp_error;
+}
+
+// ICMP errors about a TCP packet (RFC 792, RFC 1191, RFC 4443); everything else not_tcp.
+DecodeStatus icmp_error(uint8_t version, const uint8_t* d, uint32_t len, const uint8_t* reporter,
+                        DecodedPacket& out) {
+    if (len < 8) return DecodeStatus::not_tcp;
+    const uint8_t type = d[0], code = d[1];
+    uint32_t mtu = 0;
+    if (version == 4) {
+        if (type != 3 && type != 11) return DecodeStatus::not_tcp;
+        if (type == 3 && code == 4) mtu = be16(d + 6);
+    } else {
+        if (type < 1 || type > 3) return DecodeStatus::not_tcp;
+        if (type == 2) mtu = be32(d + 4);
+    }
+    DecodeStatus st = quoted_tcp(d + 8, len - 8, out);
+    if (st != DecodeStatus::icmp_error) return st;
+    out.icmp.version = version;
+    out.icmp.type = type;
+    out.icmp.code = code;
+    out.icmp.mtu = mtu;
+    out.icmp.reporter.fill(0);
+    std::memcpy(out.icmp.reporter.data(), reporter, version == 4 ? 4 : 16);
+    return DecodeStatus::icmp_error;
+}
+
 DecodeStatus ipv4(const uint8_t* d, uint32_t cap, bool cut_by_snaplen, DecodedPacket& out) {
     if (cap < 20) return DecodeStatus::ip_truncated;
     uint32_t ihl = uint32_t{static_cast<uint8_t>(d[0] & 0x0f)} * 4;
@@ -224,6 +286,7 @@ DecodeStatus ipv4(const uint8_t* d, uint32_t cap, bool cut_by_snaplen, DecodedPa
                          (frag & 0x2000) != 0, 6, d, ihl, 0, d + ihl, total - ihl};
         return DecodeStatus::ip_fragment;
     }
+    if (d[9] == 1) return icmp_error(4, d + ihl, (total < cap ? total : cap) - ihl, d + 12, out);
     if (d[9] != 6) return DecodeStatus::not_tcp;
     out.ip_total_len = total;
     uint32_t avail = (total < cap ? total : cap) - ihl;
@@ -289,6 +352,9 @@ DecodeStatus ipv6(const uint8_t* d, uint32_t cap, bool cut_by_snaplen, DecodedPa
                                             total - off - 8};
                 return DecodeStatus::ip_fragment;
             }
+            case 58:
+                if (off > limit) return DecodeStatus::not_tcp;
+                return icmp_error(6, d + off, limit - off, d + 8, out);
             default: return DecodeStatus::not_tcp;  // includes 59 (no next header)
         }
     }
@@ -324,7 +390,8 @@ bool tcp_checksum_valid(uint8_t ip_version, const uint8_t* src, const uint8_t* d
 
 const char* decode_status_name(DecodeStatus s) {
     static const char* const names[] = {
-        "ok", "not_ip", "not_tcp", "unsupported_linktype", "ip_fragment", "link_truncated",
+        "ok", "not_ip", "not_tcp", "unsupported_linktype", "ip_fragment", "icmp_error",
+        "link_truncated",
         "ip_truncated", "ip_bad_version", "ip_bad_header_length", "ip_bad_total_length",
         "ip_length_past_packet", "ipv6_bad_extension", "tcp_truncated", "tcp_bad_data_offset",
         "tcp_bad_options"};

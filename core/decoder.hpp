@@ -21,6 +21,7 @@ enum class DecodeStatus : uint8_t {
     not_tcp,              // UDP, ICMP, ...
     unsupported_linktype,
     ip_fragment,          // a fragment: see DecodedPacket::fragment (Defragmenter)
+    icmp_error,           // an ICMP(v6) error quoting a TCP packet: see DecodedPacket::icmp
     link_truncated,       // the frame ends inside the link header
     ip_truncated,         // the frame ends inside the IP header
     ip_bad_version,
@@ -63,6 +64,16 @@ struct FragmentInfo {
     uint32_t data_len = 0;
 };
 
+// An ICMP error (IPv4 type 3 or 11, ICMPv6 type 1, 2 or 3) that quotes the start of a
+// TCP packet. DecodedPacket's addresses, ports and seq are then the quoted packet's, so
+// the flow key is the quoted packet's flow.
+struct IcmpErrorInfo {
+    uint8_t version = 0;  // 4: ICMP, 6: ICMPv6
+    uint8_t type = 0, code = 0;
+    uint32_t mtu = 0;     // next-hop MTU (v4 3/4) or packet-too-big MTU (v6 2), else 0
+    std::array<uint8_t, 16> reporter{};  // the error's sender
+};
+
 struct DecodedPacket {
     uint8_t ip_version = 0;          // 4 or 6
     std::array<uint8_t, 16> src{}, dst{};
@@ -82,6 +93,7 @@ struct DecodedPacket {
     uint32_t segment_len = 0;          // ... its length as the IP header says
     bool segment_complete = false;     // the whole segment is in the capture
     FragmentInfo fragment;           // valid when decode_packet returned ip_fragment
+    IcmpErrorInfo icmp;              // valid when decode_packet returned icmp_error
 };
 
 namespace tcp_flag {

@@ -1,6 +1,7 @@
 #include "engine.hpp"
 
 #include "log.hpp"
+#include "session_report.hpp"
 #include "tcp_analysis.hpp"
 
 #include <arpa/inet.h>
@@ -15,10 +16,8 @@
 namespace stethoscope::core {
 
 namespace {
-constexpr const char* k_dir_name[2] = {"requests", "responses"};
-constexpr uint32_t k_gap_events_full = 25;     // then 1 in 1000 per session
-constexpr size_t k_gap_list_max = 64;          // gaps listed in session_closed
 constexpr int64_t k_ns = 1000000000;
+constexpr int64_t k_tick_ns = k_ns / 4;  // session_tick period (capture time)
 
 std::atomic<uint64_t> g_next_uid{1};
 
@@ -35,22 +34,6 @@ bool same_ip(const sth_endpoint& e, const std::array<uint8_t, 16>& addr, uint8_t
 }
 }  // namespace
 
-// The classification flags counted per session, in STH_SEG_* bit order, with the name of
-// each in session_closed (and of its event). Zero window is an info-level anomaly event;
-// the others are per-packet events, published only at debug level.
-constexpr size_t k_flag_count = 9;
-constexpr const char* k_flag_name[k_flag_count] = {
-    "retransmission", "fast_retransmission", "spurious_retransmission", "out_of_order",
-    "lost_segment",   "duplicate_ack",       "zero_window",             "window_full",
-    "keep_alive"};
-static_assert(STH_SEG_KEEP_ALIVE == 1u << (k_flag_count - 1));
-
-// Anomaly events are sampled per session and type: the first 25, then 1 in 1000.
-bool sample(uint32_t& count) {
-    ++count;
-    return count <= k_gap_events_full || count % 1000 == 0;
-}
-
 uint64_t flow_hash_seed() {
     static const uint64_t seed = [] {
         std::random_device rd;
@@ -58,57 +41,6 @@ uint64_t flow_hash_seed() {
     }();
     return seed;
 }
-
-// The handshake options worth keeping for the session's life (TcpOptions is larger).
-struct SynOptions {
-    uint16_t mss = 0;
-    int8_t window_scale = -1;
-    bool sack_permitted = false, timestamps = false, fast_open = false;
-    SynOptions() = default;
-    explicit SynOptions(const TcpOptions& o)
-        : mss(o.mss), window_scale(o.window_scale), sack_permitted(o.sack_permitted),
-          timestamps(o.has_timestamps), fast_open(o.fast_open) {}
-};
-
-struct GapRecord {
-    uint8_t direction;
-    uint64_t offset, length;
-    const char* reason;
-};
-
-struct Session {
-    Session(uint64_t flow_cap, ReassemblyBudget* budget)
-        : streams{StreamReassembler(flow_cap, budget), StreamReassembler(flow_cap, budget)} {}
-    sth_session_info info{};
-    FlowKey key;
-    bool client_is_a = true;
-    StreamReassembler streams[2];
-    std::vector<ConsumerSlot> slots;
-    uint64_t packets[2] = {0, 0};
-    uint64_t bytes[2] = {0, 0};  // stream bytes delivered in order
-    TcpAnalysis analysis;             // Wireshark's tcp.analysis flags, per packet
-    uint64_t flag_counts[k_flag_count] = {};
-    uint32_t flag_events[k_flag_count] = {};
-    uint64_t overlap_conflicts = 0, bad_checksums = 0, ignored_rsts = 0, out_of_window = 0;
-    bool ended[2] = {false, false};
-    bool closing = false;
-    bool handshake_done = false;      // a SYN-ACK or data was seen
-    SynOptions syn_options[2];        // of each side's SYN, when seen
-    bool syn_seen[2] = {false, false};
-    uint16_t window[2] = {0, 0};      // last raw window advertised by each side
-    bool window_known[2] = {false, false};
-    bool valid_checksum_seen[2] = {false, false};
-    uint32_t overlap_events = 0;
-    int64_t last_ts = 0;
-    uint32_t gap_events = 0;
-    std::vector<GapRecord> gaps;
-    uint64_t gaps_total = 0;
-    uint64_t hash = 0;                // FlowKeyHash of key
-    Session* lru_prev = nullptr;      // intrusive activity list (Engine::lru_head_)
-    Session* lru_next = nullptr;
-    const char* close_reason = nullptr;  // set while the outputs drain (Engine::draining_)
-    int64_t close_ts = 0;
-};
 
 // Adapts one direction of a session to the reassembler's output interface.
 class DirectionSink : public StreamSink {
@@ -127,16 +59,8 @@ public:
         e_.consumers_.stream_gap(s_.info, s_.slots, g);
         ++s_.gaps_total;
         if (s_.gaps.size() < k_gap_list_max) s_.gaps.push_back({dir_, offset, length, reason});
-        if (sample(s_.gap_events) && e_.bus_.has_listeners()) {
-            JsonWriter w;
-            begin_event(w, ts, "gap", &s_.info);
-            w.key("direction").value(k_dir_name[dir_]);
-            w.key("offset").value(offset);
-            w.key("length").value(length);
-            w.key("reason").value(r);
-            w.end_object();
-            e_.bus_.publish("gap", w.str(), s_.info.uid);
-        }
+        if (sample_event(s_.gap_events) && e_.bus_.has_listeners())
+            e_.bus_.publish("gap", gap_event(s_, dir_, offset, length, r, ts), s_.info.uid);
     }
 
 private:
@@ -242,32 +166,18 @@ Session* Engine::open_session(const FlowKey& key, uint64_t hash, bool from_a,
     lru_append(s);
     table_.insert(hash, &s);
     ++stats_.sessions_opened;
+    ++stats_.open;
     consumers_.session_open(s.info, s.slots);
     publish_opened(s, p, ts);
     return &s;
 }
 
-static void write_syn_options(JsonWriter& w, const char* key, const SynOptions& o) {
-    w.key(key).begin_object();
-    if (o.mss != 0) w.key("mss").value(uint32_t{o.mss});
-    if (o.window_scale >= 0) w.key("window_scale").value(int{o.window_scale});
-    w.key("sack_permitted").value(o.sack_permitted);
-    w.key("timestamps").value(o.timestamps);
-    if (o.fast_open) w.key("fast_open").value(true);
-    w.end_object();
-}
-
 void Engine::publish_opened(Session& s, const DecodedPacket& p, int64_t ts) {
     if (!bus_.has_listeners()) return;
-    JsonWriter w;
-    begin_event(w, ts, "session_opened", &s.info);
-    w.key("pickup").value(s.info.saw_syn == 0);
-    if (s.info.saw_syn != 0)
-        write_syn_options(w, (p.flags & tcp_flag::ack) != 0 ? "syn_ack" : "syn",
-                          SynOptions(p.options));
-    if (consumers_.adds_opened_fields()) consumers_.opened_fields(s.info, s.slots, w);
-    w.end_object();
-    bus_.publish("session_opened", w.str(), s.info.uid);
+    bus_.publish("session_opened",
+                 session_opened_event(s, SynOptions(p.options), (p.flags & tcp_flag::ack) != 0,
+                                      consumers_, ts),
+                 s.info.uid);
 }
 
 void Engine::process(const sth_packet& packet) {
@@ -281,6 +191,8 @@ void Engine::process_decoded(const sth_packet& packet, const DecodedPacket& p, D
     int64_t ts = packet.ts_ns;
     if (ts > now_) now_ = ts;
     ++stats_.decode[static_cast<size_t>(st)];
+    if (snapshot_wanted_.load(std::memory_order_relaxed)) serve_snapshot();
+    if (st == DecodeStatus::icmp_error) handle_icmp(p, ts);
     if (st == DecodeStatus::ok) {
         bool from_a = false;
         FlowKey key = make_flow_key(p, from_a);
@@ -358,8 +270,8 @@ void Engine::handle(Session& s, const sth_packet& raw, const DecodedPacket& p, u
     }
     ++s.packets[dir];
 
-    sth_segment seg{sizeof(sth_segment), dir, p.flags, p.seq, p.ack, p.window, p.payload_len,
-                    p.ip_total_len, 0, ts};
+    sth_segment seg{};
+    fill_segment(seg, s, p, dir, ts);
     // Checksums: until a direction has shown one valid checksum, its bad ones are taken
     // for offload (the capturing host's own packets) and trusted; after that a bad one is
     // corruption, and its bytes wait for a valid copy or the peer's ACK.
@@ -400,7 +312,7 @@ void Engine::handle(Session& s, const sth_packet& raw, const DecodedPacket& p, u
     if (o.out_of_window) ++s.out_of_window;
     if (o.overlap_conflict) {
         ++s.overlap_conflicts;
-        if (sample(s.overlap_events)) publish_anomaly(s, "overlap_conflict", dir, p, ts);
+        if (sample_event(s.overlap_events)) publish_anomaly(s, "overlap_conflict", dir, p, ts);
     }
     // Even a corrupted packet's ACK is used: confirming bytes we hold takes a second
     // fault (a corrupted ACK over a corrupted segment) to go wrong.
@@ -418,6 +330,32 @@ void Engine::handle(Session& s, const sth_packet& raw, const DecodedPacket& p, u
     }
 }
 
+void Engine::fill_segment(sth_segment& seg, const Session& s, const DecodedPacket& p, uint8_t dir,
+                          int64_t ts) const {
+    seg.struct_size = sizeof(sth_segment);
+    seg.direction = dir;
+    seg.flags = p.flags;
+    seg.seq = p.seq;
+    seg.ack = p.ack;
+    // A SYN's window is never scaled (RFC 7323 2.2); the rest by the direction's shift.
+    const int shift = (p.flags & tcp_flag::syn) != 0 ? 0 : s.window_shift(dir);
+    seg.window = shift > 0 ? uint32_t{p.window} << shift : p.window;
+    seg.window_shift = static_cast<int8_t>(shift);
+    seg.raw_window = p.window;
+    seg.payload_len = p.payload_len;
+    seg.ip_total_len = p.ip_total_len;
+    seg.ts_ns = ts;
+    seg.has_timestamps = p.options.has_timestamps ? 1 : 0;
+    seg.ts_val = p.options.ts_val;
+    seg.ts_ecr = p.options.ts_ecr;
+    seg.mss = p.options.mss;
+    seg.window_scale = p.options.window_scale;
+    seg.sack_permitted = p.options.sack_permitted ? 1 : 0;
+    seg.sack_blocks = p.options.sack_block_count;
+    seg.ip_version = p.ip_version;
+    seg.ip_header_len = static_cast<uint16_t>(p.ip_total_len - p.segment_len);
+}
+
 void Engine::classify(Session& s, const DecodedPacket& p, uint8_t dir, int64_t ts,
                       sth_segment& seg) {
     const uint32_t bits = s.analysis.classify(p, dir, ts);
@@ -428,7 +366,7 @@ void Engine::classify(Session& s, const DecodedPacket& p, uint8_t dir, int64_t t
         if ((bits & (1u << i)) == 0) continue;
         ++s.flag_counts[i];
         const bool is_anomaly = (1u << i) == STH_SEG_ZERO_WINDOW;
-        if ((is_anomaly || debug) && sample(s.flag_events[i]))
+        if ((is_anomaly || debug) && sample_event(s.flag_events[i]))
             publish_anomaly(s, k_flag_name[i], dir, p, ts);
     }
 }
@@ -436,13 +374,7 @@ void Engine::classify(Session& s, const DecodedPacket& p, uint8_t dir, int64_t t
 void Engine::publish_anomaly(const Session& s, const char* type, uint8_t dir,
                              const DecodedPacket& p, int64_t ts) {
     if (!bus_.has_listeners()) return;
-    JsonWriter w;
-    begin_event(w, ts, type, &s.info);
-    w.key("direction").value(k_dir_name[dir]);
-    w.key("seq").value(uint64_t{p.seq});
-    w.key("length").value(uint64_t{p.payload_len});
-    w.end_object();
-    bus_.publish(type, w.str(), s.info.uid);
+    bus_.publish(type, anomaly_event(s, type, dir, p.seq, p.payload_len, ts), s.info.uid);
 }
 
 void Engine::end_direction(Session& s, uint8_t dir, const char* reason, int64_t ts) {
@@ -467,6 +399,7 @@ void Engine::close_session(Session& s, const char* reason, int64_t ts) {
     lru_unlink(s);
     if (last_session_ == &s) last_session_ = nullptr;
     table_.erase(s.hash, &s);
+    stats_.open -= 1;
     s.close_reason = reason;
     s.close_ts = ended_itself ? s.last_ts : ts;
     // The flow is gone from the table (a new SYN on the 4-tuple opens a new session), but
@@ -487,7 +420,7 @@ void Engine::close_session(Session& s, const char* reason, int64_t ts) {
 }
 
 void Engine::finish_session(Session& s) {
-    publish_closed(s, s.close_reason, s.close_ts);
+    publish_closed(s);
     ++stats_.sessions_closed;
     delete &s;
 }
@@ -502,52 +435,101 @@ void Engine::poll_draining() {
     draining_.resize(kept);
 }
 
-void Engine::publish_closed(Session& s, const char* reason, int64_t ts) {
+void Engine::publish_closed(Session& s) {
     // Nobody to tell: skip building the event (control-only runs without a listener).
     if (!bus_.has_listeners() && !consumers_.wants_closed_event()) return;
-    JsonWriter w;
-    begin_event(w, ts, "session_closed", &s.info);
-    w.key("reason").value(reason);
-    w.key("duration_sec").value(static_cast<double>(s.last_ts - s.info.start_ts_ns) / 1e9);
-    for (uint8_t d = 0; d < 2; ++d) {
-        w.key(k_dir_name[d]).begin_object();
-        w.key("bytes").value(s.bytes[d]);
-        w.key("packets").value(s.packets[d]);
-        w.key("gaps").value(uint64_t{s.streams[d].gap_count()});
-        w.key("gap_bytes").value(s.streams[d].gap_bytes());
-        w.end_object();
-    }
-    w.key("analysis").begin_object();
-    for (size_t i = 0; i < k_flag_count; ++i) w.key(k_flag_name[i]).value(s.flag_counts[i]);
-    w.key("overlap_conflict").value(s.overlap_conflicts);
-    w.key("bad_checksum").value(s.bad_checksums);
-    w.key("ignored_rst").value(s.ignored_rsts);
-    w.key("out_of_window").value(s.out_of_window);
-    w.end_object();
-    const char* syn_keys[2] = {"syn", "syn_ack"};
-    for (uint8_t d = 0; d < 2; ++d)
-        if (s.syn_seen[d]) write_syn_options(w, syn_keys[d], s.syn_options[d]);
-    w.key("gaps").begin_array();
-    for (const GapRecord& g : s.gaps) {
-        w.begin_object();
-        w.key("direction").value(k_dir_name[g.direction]);
-        w.key("offset").value(g.offset);
-        w.key("length").value(g.length);
-        w.key("reason").value(g.reason);
-        w.end_object();
-    }
-    w.end_array();
-    if (s.gaps_total > s.gaps.size()) w.key("gaps_not_listed").value(s.gaps_total - s.gaps.size());
-    consumers_.session_summary(s.info, s.slots, w);
-    w.end_object();
-    std::string json = w.take();
+    std::string json = session_closed_event(s, consumers_);
     sth_event ev{sizeof(sth_event), {"session_closed", 14}, {json.data(), json.size()}, s.info.uid};
     consumers_.session_close(s.info, s.slots, ev);
-    bus_.publish("session_closed", json, s.info.uid);
+    bus_.publish("session_closed", std::move(json), s.info.uid);
+}
+
+void Engine::handle_icmp(const DecodedPacket& p, int64_t ts) {
+    bool from_a = false;
+    FlowKey key = make_flow_key(p, from_a);
+    Session* s = find_session(key, FlowKeyHash{}(key));
+    if (s == nullptr) {
+        ++stats_.icmp_unmatched;
+        return;
+    }
+    ++stats_.icmp_matched;
+    sth_icmp_error e{};
+    e.struct_size = sizeof(sth_icmp_error);
+    e.direction = from_a == s->client_is_a ? STH_DIR_REQUESTS : STH_DIR_RESPONSES;
+    e.ip_version = p.icmp.version;
+    e.type = p.icmp.type;
+    e.code = p.icmp.code;
+    e.mtu = p.icmp.mtu;
+    e.quoted_seq = p.seq;
+    e.reporter.family = p.icmp.version;
+    std::memcpy(e.reporter.addr, p.icmp.reporter.data(), 16);
+    e.ts_ns = ts;
+    consumers_.session_icmp(s->info, s->slots, e);
+}
+
+void Engine::tick_sessions(int64_t now) {
+    next_tick_ = now + k_tick_ns;
+    if (!consumers_.any_tick()) return;
+    JsonWriter fields;
+    for (Session* s = lru_head_; s != nullptr; s = s->lru_next) {
+        fields.clear();
+        consumers_.session_tick(s->info, s->slots, now, fields);
+        if (!fields.empty() && bus_.has_listeners())
+            bus_.publish("metrics", metrics_event(*s, fields.str(), now), s->info.uid);
+    }
+}
+
+bool Engine::snapshot(SnapshotRequest& request, std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    std::unique_lock<std::mutex> lock(snapshot_mutex_);
+    if (snapshots_closed_) {
+        request.done = true;
+        return true;
+    }
+    snapshot_request_ = &request;
+    snapshot_wanted_.store(true, std::memory_order_release);
+    for (;;) {
+        if (snapshot_done_.wait_for(lock, std::chrono::milliseconds(5), [&] { return request.done; }))
+            return true;
+        lock.unlock();
+        // The engine's thread did not come by: if it is idle, build the snapshot here.
+        if (owner_.try_lock()) {
+            serve_snapshot();
+            owner_.unlock();
+        }
+        lock.lock();
+        if (request.done) return true;
+        if (std::chrono::steady_clock::now() >= deadline) {
+            snapshot_request_ = nullptr;  // withdrawn: nobody may write to it later
+            snapshot_wanted_.store(false, std::memory_order_relaxed);
+            return false;
+        }
+    }
+}
+
+void Engine::serve_snapshot() {
+    std::lock_guard<std::mutex> lock(snapshot_mutex_);
+    snapshot_wanted_.store(false, std::memory_order_relaxed);
+    SnapshotRequest* r = snapshot_request_;
+    if (r == nullptr) return;
+    snapshot_request_ = nullptr;
+    // Reading a file, the capture's own clock is "now"; live, the wall clock is later.
+    const int64_t now = std::max(now_, r->wall_now);
+    JsonWriter w;
+    for (Session* s = lru_head_; s != nullptr; s = s->lru_next) {
+        if (r->uid != 0 && s->info.uid != r->uid) continue;
+        write_session_snapshot(w, *s, consumers_, now);
+        r->found = true;
+        if (r->uid != 0) break;
+    }
+    r->elements = w.take();
+    r->done = true;
+    snapshot_done_.notify_all();
 }
 
 void Engine::expire(int64_t now) {
     next_expiry_check_ = now + k_ns / 10;
+    if (now >= next_tick_) tick_sessions(now);
     if (!draining_.empty()) poll_draining();
     while (!closing_.empty() && closing_.front().deadline <= now) {
         Closing c = closing_.front();
@@ -572,6 +554,7 @@ void Engine::expire(int64_t now) {
 }
 
 void Engine::advance_clock(int64_t now_ns) {
+    if (snapshot_wanted_.load(std::memory_order_relaxed)) serve_snapshot();
     if (now_ns > now_) now_ = now_ns;
     if (now_ >= next_expiry_check_) expire(now_);
 }
@@ -587,6 +570,13 @@ void Engine::close_all(const char* reason) {
     while (!draining_.empty()) {
         poll_draining();
         if (!draining_.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    std::lock_guard<std::mutex> lock(snapshot_mutex_);
+    snapshots_closed_ = true;
+    if (snapshot_request_ != nullptr) {  // answer a waiting request: nothing is live now
+        snapshot_request_->done = true;
+        snapshot_request_ = nullptr;
+        snapshot_done_.notify_all();
     }
 }
 

@@ -26,12 +26,18 @@
 #include "flow_table.hpp"
 #include "reassembler.hpp"
 #include "relaxed_counter.hpp"
+#include "session.hpp"
 
 #include <array>
+#include <atomic>
+#include <condition_variable>
 #include <deque>
+#include <mutex>
+#include <string>
 #include <list>
 #include <memory>
 #include <unordered_map>
+#include <chrono>
 #include <vector>
 
 namespace stethoscope::core {
@@ -56,9 +62,20 @@ struct EngineStats {
     RelaxedCounter sessions_drain_forced;  // records published before their outputs were done
     RelaxedCounter stream_bytes;       // delivered in order, both directions
     RelaxedCounter gap_bytes;
+    RelaxedCounter icmp_matched;       // ICMP errors that quoted a live session's packet
+    RelaxedCounter icmp_unmatched;     // ... that quoted a flow we do not track
+    RelaxedCounter open;               // live sessions now (a gauge)
 };
 
-struct Session;
+// A request for the JSON of live sessions, answered by the engine's own thread (the
+// only one that may read its sessions) at its next packet or tick.
+struct SnapshotRequest {
+    uint64_t uid = 0;       // 0: every live session
+    int64_t wall_now = 0;   // for age_sec on a live capture
+    std::string elements;   // out: session objects separated by commas
+    bool found = false;     // out: some session matched
+    bool done = false;
+};
 
 class Engine {
 public:
@@ -75,6 +92,15 @@ public:
     // Closes every open session (end of input, shutdown).
     void close_all(const char* reason);
     const EngineStats& stats() const { return stats_; }
+
+    // Any thread: a snapshot of the live sessions. The engine's own thread answers it at
+    // its next packet or tick; when the engine is idle (its thread waits for packets and
+    // does not hold owner()), the caller takes owner() and builds it itself. False when
+    // neither happened within `timeout`. After close_all: answered at once, with nothing.
+    bool snapshot(SnapshotRequest& request, std::chrono::milliseconds timeout);
+    // Held by whichever thread drives the engine (process, advance_clock, close_all), so
+    // that a snapshot can be built on another thread while the engine is idle.
+    std::mutex& owner() { return owner_; }
     size_t open_sessions() const { return table_.size(); }
 
 private:
@@ -84,6 +110,8 @@ private:
     void handle(Session& s, const sth_packet& raw, const DecodedPacket& p, uint8_t dir);
     void note_header(Session& s, const DecodedPacket& p, uint8_t dir);
     void classify(Session& s, const DecodedPacket& p, uint8_t dir, int64_t ts, sth_segment& seg);
+    void fill_segment(sth_segment& seg, const Session& s, const DecodedPacket& p, uint8_t dir,
+                      int64_t ts) const;
     bool rst_in_window(const Session& s, const DecodedPacket& p, uint8_t dir) const;
     // The receiver's window in bytes, scaled when both SYNs agreed on scaling.
     uint64_t receive_window(const Session& s, uint8_t receiver) const;
@@ -95,7 +123,10 @@ private:
     void poll_draining();
     void expire(int64_t now);
     void publish_opened(Session& s, const DecodedPacket& p, int64_t ts);
-    void publish_closed(Session& s, const char* reason, int64_t ts);
+    void publish_closed(Session& s);
+    void handle_icmp(const DecodedPacket& p, int64_t ts);
+    void tick_sessions(int64_t now);
+    void serve_snapshot();
     bool first_packet_is_client(const DecodedPacket& p, bool from_a) const;
 
     EngineConfig config_;
@@ -123,6 +154,14 @@ private:
     Session* last_session_ = nullptr;  // the previous packet's session (skips a lookup)
     int64_t now_ = 0;
     int64_t next_expiry_check_ = 0;
+    int64_t next_tick_ = 0;
+    std::mutex owner_;
+    // Snapshot mailbox (SnapshotRequest): the flag is read on the hot path.
+    std::atomic<bool> snapshot_wanted_{false};
+    std::mutex snapshot_mutex_;
+    std::condition_variable snapshot_done_;
+    SnapshotRequest* snapshot_request_ = nullptr;
+    bool snapshots_closed_ = false;
 };
 
 }  // namespace stethoscope::core

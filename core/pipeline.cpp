@@ -57,11 +57,12 @@ void Pipeline::route(const sth_packet& packet, const DecodedPacket& decoded, Dec
                      bool blocking) {
     if (rings_.empty()) {
         if (packet.ts_ns > latest_ts_) latest_ts_ = packet.ts_ns;
+        std::lock_guard<std::mutex> own(engines_[0]->owner());
         engines_[0]->process_decoded(packet, decoded, status);
         return;
     }
     size_t shard = 0;
-    if (status == DecodeStatus::ok) {
+    if (status == DecodeStatus::ok || status == DecodeStatus::icmp_error) {
         bool from_a = false;
         shard = FlowKeyHash{}(make_flow_key(decoded, from_a)) % rings_.size();
     }
@@ -84,6 +85,7 @@ void Pipeline::advance_clock(int64_t now_ns) {
     if (now_ns <= latest_ts_) return;
     latest_ts_ = now_ns;
     if (rings_.empty()) {
+        std::lock_guard<std::mutex> own(engines_[0]->owner());
         engines_[0]->advance_clock(now_ns);
         return;
     }
@@ -107,6 +109,9 @@ void Pipeline::worker_loop(unsigned index) {
     sth_packet p{};
     for (;;) {
         if (ring.peek(p)) {
+            // Held per packet, released while waiting: an idle engine can be read by a
+            // snapshot on another thread (Engine::snapshot).
+            std::lock_guard<std::mutex> own(engine.owner());
             if (p.linktype == k_tick_linktype)
                 engine.advance_clock(p.ts_ns);
             else
@@ -125,6 +130,7 @@ void Pipeline::worker_loop(unsigned index) {
         if (!arrived) ring.wait(std::chrono::milliseconds(100));
     }
     // Sessions are closed on the thread that owns them.
+    std::lock_guard<std::mutex> own(engine.owner());
     engine.close_all(close_reason_);
 }
 
@@ -133,12 +139,29 @@ void Pipeline::finish(const char* reason) {
     finished_ = true;
     close_reason_ = reason;
     if (rings_.empty()) {
+        std::lock_guard<std::mutex> own(engines_[0]->owner());
         engines_[0]->close_all(reason);
         return;
     }
     if (latest_ts_ != 0) tick_all(latest_ts_, true);  // every shard ends at the same time
     for (auto& r : rings_) r->close();
     for (auto& t : threads_) t.join();
+}
+
+bool Pipeline::sessions_snapshot(uint64_t uid, int64_t wall_now, std::string& elements) {
+    std::lock_guard<std::mutex> lock(snapshot_mutex_);
+    bool found = false;
+    for (auto& engine : engines_) {
+        SnapshotRequest r;
+        r.uid = uid;
+        r.wall_now = wall_now;
+        if (!engine->snapshot(r, std::chrono::seconds(1)) || !r.found) continue;
+        if (!elements.empty()) elements += ',';
+        elements += r.elements;
+        found = true;
+        if (uid != 0) break;
+    }
+    return found;
 }
 
 EngineStats Pipeline::stats() const {
@@ -155,6 +178,9 @@ EngineStats Pipeline::stats() const {
         sum.sessions_drain_forced += s.sessions_drain_forced;
         sum.stream_bytes += s.stream_bytes;
         sum.gap_bytes += s.gap_bytes;
+        sum.icmp_matched += s.icmp_matched;
+        sum.icmp_unmatched += s.icmp_unmatched;
+        sum.open += s.open;
     }
     return sum;
 }

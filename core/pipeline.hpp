@@ -20,6 +20,8 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -44,6 +46,9 @@ public:
     EngineStats stats() const;
     uint64_t ring_drops() const { return ring_drops_.load(std::memory_order_relaxed); }
     const DefragStats& defrag_stats() const { return defrag_.stats(); }
+    // Any thread: the live sessions (uid 0) or one, as comma-separated JSON objects
+    // from every engine that answered within a second. True when some session matched.
+    bool sessions_snapshot(uint64_t uid, int64_t wall_now, std::string& elements);
 
 private:
     void route(const sth_packet& packet, const DecodedPacket& decoded, DecodeStatus status,
@@ -59,6 +64,7 @@ private:
     Defragmenter defrag_;
     DecodedPacket decoded_;
     std::atomic<uint64_t> ring_drops_{0};
+    std::mutex snapshot_mutex_;  // one snapshot at a time
     const char* close_reason_ = "end_of_input";
     int64_t latest_ts_ = 0;
     int64_t next_tick_ = 0;

@@ -33,6 +33,12 @@ PluginInstance::PluginInstance(std::shared_ptr<PluginLibrary> library, const Plu
     api_.stop_requested = &host_stop_requested;
     api_.idle = &host_idle;
     api_.offline = &host_offline;
+    api_.sessions_snapshot = &host_sessions_snapshot;
+    api_.stats_snapshot = &host_stats_snapshot;
+    api_.config_snapshot = &host_config_snapshot;
+    api_.modules_snapshot = &host_modules_snapshot;
+    api_.module_set_enabled = &host_module_set_enabled;
+    api_.health = &host_health;
     object_ = t.create(&api_, err, sizeof err);
     if (object_ == nullptr)
         throw PluginError("plugin " + name_ + " (" + library_->file.string() +
@@ -78,6 +84,39 @@ void PluginInstance::host_capture_stats(void* ctx, uint64_t r, uint64_t k, uint6
 }
 void PluginInstance::host_idle(void* ctx, int64_t now_ns) { self(ctx).services_.idle(now_ns); }
 int PluginInstance::host_offline(void* ctx) { return self(ctx).services_.offline() ? 1 : 0; }
+
+int PluginInstance::host_sessions_snapshot(void* ctx, uint64_t uid, sth_text_fn fn, void* user) {
+    std::string out;
+    if (!self(ctx).services_.sessions_snapshot(uid, out)) return 1;
+    fn(user, to_sth(out));
+    return 0;
+}
+void PluginInstance::host_stats_snapshot(void* ctx, sth_text_fn fn, void* user) {
+    std::string out = self(ctx).services_.stats_snapshot();
+    fn(user, to_sth(out));
+}
+void PluginInstance::host_config_snapshot(void* ctx, sth_text_fn fn, void* user) {
+    std::string out = self(ctx).services_.config_snapshot();
+    fn(user, to_sth(out));
+}
+void PluginInstance::host_modules_snapshot(void* ctx, sth_text_fn fn, void* user) {
+    std::string out = self(ctx).services_.modules_snapshot();
+    fn(user, to_sth(out));
+}
+int PluginInstance::host_module_set_enabled(void* ctx, sth_str name, int enabled, char* err,
+                                            size_t err_cap) {
+    std::string why = self(ctx).services_.set_module_enabled(to_sv(name), enabled != 0);
+    if (why.empty()) return 0;
+    detail::write_error(err, err_cap, why);
+    return 1;
+}
+int PluginInstance::host_health(void* ctx) { return self(ctx).services_.health(); }
+
+std::string PluginInstance::capture_filter() const {
+    if (table().capture_filter == nullptr) return {};
+    const char* f = table().capture_filter(object_);
+    return f != nullptr ? std::string(f) : std::string();
+}
 
 int PluginInstance::host_stop_requested(void* ctx) {
     return self(ctx).services_.stop_requested() ? 1 : 0;

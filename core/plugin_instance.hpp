@@ -25,6 +25,20 @@ public:
     virtual void idle(int64_t now_ns) = 0;
     // True once the input submits blocking (it reads a file): outputs wait, never drop.
     virtual bool offline() const { return false; }
+    // Control plane (ABI 1.3); see sth_host_api. Any thread. The defaults describe a host
+    // with nothing to show (tests' fakes).
+    virtual bool sessions_snapshot(uint64_t uid, std::string& out) {  // false: no such uid
+        if (uid != 0) return false;
+        out = "[]";
+        return true;
+    }
+    virtual std::string stats_snapshot() { return "{}"; }
+    virtual std::string config_snapshot() { return "{}"; }
+    virtual std::string modules_snapshot() { return "[]"; }
+    virtual std::string set_module_enabled(std::string_view name, bool /*enabled*/) {  // "" = ok
+        return "unknown module '" + std::string(name) + "'";
+    }
+    virtual sth_health health() const { return STH_HEALTH_CAPTURING; }
 };
 
 class PluginInstance {
@@ -43,6 +57,9 @@ public:
     void* object() const { return object_; }
     const std::string& name() const { return name_; }
     const PluginLibrary& library() const { return *library_; }
+    const std::string& config_path() const { return config_path_; }
+    // The plugin's extra capture filter (sth_plugin_descriptor::capture_filter), or "".
+    std::string capture_filter() const;
 
 private:
     static PluginInstance& self(void* ctx) { return *static_cast<PluginInstance*>(ctx); }
@@ -55,6 +72,13 @@ private:
     static int host_stop_requested(void* ctx);
     static void host_idle(void* ctx, int64_t now_ns);
     static int host_offline(void* ctx);
+    static int host_sessions_snapshot(void* ctx, uint64_t uid, sth_text_fn fn, void* user);
+    static void host_stats_snapshot(void* ctx, sth_text_fn fn, void* user);
+    static void host_config_snapshot(void* ctx, sth_text_fn fn, void* user);
+    static void host_modules_snapshot(void* ctx, sth_text_fn fn, void* user);
+    static int host_module_set_enabled(void* ctx, sth_str name, int enabled, char* err,
+                                       size_t err_cap);
+    static int host_health(void* ctx);
 
     std::shared_ptr<PluginLibrary> library_;
     HostServices& services_;

@@ -20,6 +20,10 @@ public:
         v_.store(v_.load(std::memory_order_relaxed) + d, std::memory_order_relaxed);
         return *this;
     }
+    RelaxedCounter& operator-=(uint64_t d) {  // gauges (live sessions)
+        v_.store(v_.load(std::memory_order_relaxed) - d, std::memory_order_relaxed);
+        return *this;
+    }
     uint64_t get() const { return v_.load(std::memory_order_relaxed); }
     operator uint64_t() const { return get(); }
 

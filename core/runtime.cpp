@@ -2,6 +2,10 @@
 
 #include "log.hpp"
 
+#include <stethoscope/config_schema.hpp>
+
+#include <boost/json.hpp>
+
 #include <chrono>
 #include <cstdio>
 
@@ -31,33 +35,69 @@ std::unique_ptr<PluginInstance> Runtime::make(PluginHost& host, const PluginSect
     return inst;
 }
 
+void Runtime::add_consumer(PluginHost& host, const PluginSection& section) {
+    auto inst = make(host, section);
+    if (!inst) return;
+    consumers_.add(inst.get(), section.enabled);
+    if (inst->table().event != nullptr) {
+        PluginInstance* p = inst.get();
+        bus_.subscribe([p](const sth_event& e) { p->table().event(p->object(), &e); });
+    }
+    modules_.push_back(Module{inst.get(), section.kind, section.path});
+    consumers_owned_.push_back(std::move(inst));
+}
+
 void Runtime::load(PluginHost& host) {
+    for (const auto& s : config_.analyzers) add_consumer(host, s);
+    for (const auto& s : config_.outputs) add_consumer(host, s);
+    if (config_.control) add_consumer(host, *config_.control);
+    apply_capture_filters();
     input_ = make(host, config_.input);
-    auto add = [&](const PluginSection& s) {
-        if (auto inst = make(host, s)) {
-            consumers_.add(inst.get());
-            if (inst->table().event != nullptr) {
-                PluginInstance* p = inst.get();
-                bus_.subscribe([p](const sth_event& e) { p->table().event(p->object(), &e); });
-            }
-            consumers_owned_.push_back(std::move(inst));
-        }
-    };
-    for (const auto& s : config_.analyzers) add(s);
-    for (const auto& s : config_.outputs) add(s);
-    if (config_.control) add(*config_.control);
     pipeline_ = std::make_unique<Pipeline>(config_, consumers_, bus_);
+}
+
+// Consumers that need packets besides the capture's own (an analyzer's ICMP errors) get
+// them ORed into a non-empty filter; an empty filter reads everything anyway.
+void Runtime::apply_capture_filters() {
+    std::string extra;
+    for (const Module& m : modules_) {
+        if (consumers_.enabled(m.plugin->name()) != 1) continue;
+        std::string f = m.plugin->capture_filter();
+        if (f.empty()) continue;
+        extra += (extra.empty() ? "(" : " or (") + f + ")";
+    }
+    if (extra.empty() || config_.capture.bpf.empty()) return;
+    config_.capture.bpf = "(" + config_.capture.bpf + ") or " + extra;
+    boost::json::value section = boost::json::parse(config_.input.section_json);
+    section.as_object()["bpf"] = config_.capture.bpf;
+    config_.input.section_json = boost::json::serialize(section);
 }
 
 int Runtime::run() {
     started_ = true;
+    bus_.start();
     start_stats_timer();
-    for (auto& c : consumers_owned_) c->start();
+    for (size_t i = 0; i < consumers_owned_.size(); ++i) {
+        PluginInstance& c = *consumers_owned_[i];
+        const PluginSection* section = nullptr;
+        for (const auto& s : config_.analyzers) section = s.name == c.name() ? &s : section;
+        if (config_.control && config_.control->name == c.name()) section = &*config_.control;
+        try {
+            c.start();
+        } catch (const PluginError& e) {
+            // A control plane nobody asked for (on by default) that cannot start (its port
+            // is taken) costs one warning, not the capture.
+            if (section == nullptr || section->required) throw;
+            log_warn(std::string(e.what()) + "; running without it");
+        }
+    }
     input_->start();
     if (!config_.capture.bpf.empty()) log_info("capture filter: " + config_.capture.bpf);
+    health_ = STH_HEALTH_CAPTURING;
     char err[1024] = {0};
     int rc = input_->table().run(input_->object(), err, sizeof err);
     int exit_code = k_exit_ok;
+    health_ = rc != 0 ? STH_HEALTH_FAILED : STH_HEALTH_ENDED;
     if (rc != 0) {
         std::fprintf(stderr, "stethoscope: %s\n", err[0] ? err : "input failed");
         exit_code = k_exit_input;
@@ -73,7 +113,9 @@ void Runtime::shutdown() {
     stop_stats_timer();
     pipeline_->finish(stop_requested() ? "shutdown" : "end_of_input");
     publish_stats(last_ts_);
+    bus_.flush();  // every plugin that takes events has them all before it stops
     for (auto& c : consumers_owned_) c->stop();
+    bus_.stop();
     std::fflush(stdout);
     const EngineStats st = pipeline_->stats();
     uint64_t malformed = 0;
@@ -120,44 +162,166 @@ void Runtime::stop_stats_timer() {
     stats_thread_.join();
 }
 
-void Runtime::publish_stats(int64_t ts_ns) {
+CaptureStatsInput Runtime::gather_stats(int64_t ts_ns) {
     if (ts_ns == 0) ts_ns = wall_clock_ns();
     const EngineStats st = pipeline_->stats();
     const DefragStats& df = pipeline_->defrag_stats();
-    JsonWriter w;
-    begin_event(w, ts_ns, "capture_stats", nullptr);
-    w.key("packets").value(st.packets);
-    w.key("bytes").value(st.bytes);
-    w.key("final").value(shut_down_);
-    w.key("received").value(input_received_.load());
-    w.key("dropped_kernel").value(input_dropped_kernel_.load());
-    w.key("dropped_interface").value(input_dropped_interface_.load());
-    w.key("sessions_opened").value(st.sessions_opened);
-    w.key("sessions_closed").value(st.sessions_closed);
-    w.key("sessions_evicted").value(st.sessions_evicted);
-    w.key("sessions_drain_forced").value(st.sessions_drain_forced);
-    w.key("stream_bytes").value(st.stream_bytes);
-    w.key("gap_bytes").value(st.gap_bytes);
-    w.key("no_session").value(st.no_session);
-    w.key("workers").value(uint64_t{pipeline_->workers()});
-    w.key("dropped_queue_full").value(pipeline_->ring_drops());
-    w.key("fragments").begin_object();
-    w.key("received").value(df.fragments);
-    w.key("reassembled").value(df.datagrams_reassembled);
-    w.key("timed_out").value(df.datagrams_timed_out);
-    w.key("evicted").value(df.datagrams_evicted);
-    w.key("overlaps").value(df.overlaps);
-    w.key("invalid").value(df.invalid);
-    w.end_object();
-    w.key("decode").begin_object();
+    CaptureStatsInput in;
+    in.ts_ns = ts_ns;
+    in.final = shut_down_;
+    in.packets = st.packets;
+    in.bytes = st.bytes;
+    in.received = input_received_.load();
+    in.dropped_kernel = input_dropped_kernel_.load();
+    in.dropped_interface = input_dropped_interface_.load();
+    in.dropped_queue_full = pipeline_->ring_drops();
+    in.sessions_opened = st.sessions_opened;
+    in.sessions_closed = st.sessions_closed;
+    in.sessions_evicted = st.sessions_evicted;
+    in.sessions_drain_forced = st.sessions_drain_forced;
+    in.sessions_open = st.open;
+    in.stream_bytes = st.stream_bytes;
+    in.gap_bytes = st.gap_bytes;
+    in.no_session = st.no_session;
+    in.icmp_matched = st.icmp_matched;
+    in.workers = pipeline_->workers();
+    in.events_published = bus_.published();
+    in.events_dropped = bus_.dropped();
+    const uint64_t frag[6] = {df.fragments,  df.datagrams_reassembled, df.datagrams_timed_out,
+                              df.datagrams_evicted, df.overlaps, df.invalid};
+    std::copy(frag, frag + 6, in.fragments);
     for (size_t i = 1; i < k_decode_status_count; ++i)
-        if (st.decode[i] != 0) w.key(decode_status_name(static_cast<DecodeStatus>(i))).value(st.decode[i]);
-    w.end_object();
-    w.key("counters").begin_object();
-    for (const auto& [name, value] : counters_.snapshot()) w.key(name).value(value);
-    w.end_object();
-    w.end_object();
-    bus_.publish("capture_stats", w.str(), 0);
+        if (st.decode[i] != 0) in.decode.emplace_back(decode_status_name(static_cast<DecodeStatus>(i)), st.decode[i]);
+    in.counters = counters_.snapshot();
+    return in;
+}
+
+void Runtime::publish_stats(int64_t ts_ns) {
+    bus_.publish("capture_stats", capture_stats_json(gather_stats(ts_ns), true), 0);
+}
+
+bool Runtime::sessions_snapshot(uint64_t uid, std::string& out) {
+    if (!pipeline_) return false;
+    std::string elements;
+    bool found = pipeline_->sessions_snapshot(uid, wall_clock_ns(), elements);
+    if (uid != 0) {
+        if (!found) return false;
+        out = std::move(elements);
+        return true;
+    }
+    out = "[" + elements + "]";
+    return true;
+}
+
+std::string Runtime::stats_snapshot() {
+    if (!pipeline_) return "{}";
+    const int64_t last = last_ts_.load(std::memory_order_relaxed);
+    return capture_stats_json(gather_stats(offline() && last != 0 ? last : wall_clock_ns()), true);
+}
+
+namespace {
+// Keys whose values are secrets: shown as "***" in /config.
+bool secret_key(std::string_view k) {
+    for (std::string_view s : {"token", "password", "secret", "creds", "key", "credentials"})
+        if (k == s || (k.size() > s.size() && k.substr(k.size() - s.size()) == s &&
+                       k[k.size() - s.size() - 1] == '_'))
+            return true;
+    return false;
+}
+void mask_secrets(boost::json::value& v) {
+    if (auto* o = v.if_object()) {
+        for (auto& kv : *o) {
+            if (secret_key(kv.key()) && kv.value().is_string() && !kv.value().get_string().empty())
+                kv.value() = "***";
+            else
+                mask_secrets(kv.value());
+        }
+    } else if (auto* a = v.if_array()) {
+        for (auto& e : *a) mask_secrets(e);
+    }
+}
+boost::json::object& object_at(boost::json::object& parent, std::string_view key) {
+    boost::json::value& v = parent[key];
+    if (!v.is_object()) v = boost::json::object();
+    return v.as_object();
+}
+}  // namespace
+
+std::string Runtime::config_snapshot() {
+    namespace json = boost::json;
+    json::value doc = config_.document;
+    json::object& root = doc.as_object();
+    // The core's sections with every default filled in.
+    json::object& cap = object_at(root, "capture");
+    const CaptureConfig& c = config_.capture;
+    cap["input"] = config_.input.name;
+    cap["mode"] = c.mode == CaptureMode::client ? "client" : c.mode == CaptureMode::server ? "server" : "filter";
+    cap["workers"] = pipeline_ ? pipeline_->workers() : c.workers;
+    cap["ring_bytes"] = c.ring_bytes;
+    cap["stats_interval_sec"] = c.stats_interval_sec;
+    cap["bpf"] = c.bpf;
+    json::object& r = object_at(root, "reassembly");
+    const ReassemblyConfig& ra = config_.reassembly;
+    r["flow_memcap_bytes"] = ra.flow_memcap_bytes;
+    r["global_memcap_bytes"] = ra.global_memcap_bytes;
+    r["max_sessions"] = ra.max_sessions;
+    r["idle_timeout_sec"] = ra.idle_timeout_sec;
+    r["fin_grace_sec"] = ra.fin_grace_sec;
+    r["handshake_timeout_sec"] = ra.handshake_timeout_sec;
+    r["fragment_memcap_bytes"] = ra.fragment_memcap_bytes;
+    object_at(root, "log")["level"] = log_level_name(config_.log_level);
+    // Every loaded module's section, with its state now.
+    for (const Module& m : modules_) {
+        json::object* section = &root;
+        std::string_view path = m.path;
+        while (!path.empty()) {
+            size_t dot = path.find('.');
+            section = &object_at(*section, path.substr(0, dot));
+            path = dot == std::string_view::npos ? std::string_view() : path.substr(dot + 1);
+        }
+        (*section)["enabled"] = consumers_.enabled(m.plugin->name()) == 1;
+    }
+    mask_secrets(doc);
+    return json::serialize(doc);
+}
+
+std::string Runtime::modules_snapshot() {
+    JsonWriter w;
+    w.begin_array();
+    for (const Module& m : modules_) {
+        w.begin_object();
+        w.key("name").value(m.plugin->name());
+        w.key("kind").value(kind_name(m.kind));
+        w.key("enabled").value(consumers_.enabled(m.plugin->name()) == 1);
+        w.key("switchable").value(m.kind == STH_KIND_ANALYZER || m.kind == STH_KIND_OUTPUT);
+        w.key("path").value(m.path);
+        w.key("version").value(m.plugin->table().version);
+        w.end_object();
+    }
+    w.end_array();
+    return w.take();
+}
+
+std::string Runtime::set_module_enabled(std::string_view name, bool enabled) {
+    // The config's names are accepted too ("remote-host" is served by the connector).
+    std::string wanted = name == "remote-host" ? "connector" : name == "listner" ? "listener"
+                                                                                 : std::string(name);
+    std::string loaded;
+    for (const Module& m : modules_) {
+        if (m.plugin->name() != wanted) {
+            loaded += (loaded.empty() ? "" : ", ") + m.plugin->name();
+            continue;
+        }
+        if (m.kind != STH_KIND_ANALYZER && m.kind != STH_KIND_OUTPUT)
+            return "module '" + wanted + "' is the " + kind_name(m.kind) +
+                   " plugin and cannot be switched";
+        consumers_.set_enabled(wanted, enabled);
+        log_info("module " + wanted + (enabled ? " enabled" : " disabled") +
+                 " for sessions that open from now on");
+        return {};
+    }
+    return "unknown module '" + std::string(name) + "' (loaded: " + loaded +
+           "; an output must be enabled in the config at start-up to be switchable)";
 }
 
 void Runtime::publish(std::string_view origin, std::string_view type, std::string_view fields_json,
@@ -168,7 +332,7 @@ void Runtime::publish(std::string_view origin, std::string_view type, std::strin
     w.key("origin").value(origin);
     w.members_of(fields_json);
     w.end_object();
-    bus_.publish(type, w.str(), session != nullptr ? session->uid : 0);
+    bus_.publish(type, w.take(), session != nullptr ? session->uid : 0);
 }
 
 uint32_t Runtime::counter_register(const std::string& name) {
@@ -179,8 +343,10 @@ void Runtime::counter_add(uint32_t handle, uint64_t delta) { counters_.add(handl
 
 sth_result Runtime::submit_packet(const sth_packet& packet, bool blocking) {
     if (stop_requested()) return STH_STOPPED;
-    if (blocking && !offline_.load(std::memory_order_relaxed))
+    if (blocking && !offline_.load(std::memory_order_relaxed)) {
         offline_.store(true, std::memory_order_relaxed);
+        bus_.set_blocking(true);  // reading a file: events wait for room, none is dropped
+    }
     if (packet.ts_ns > last_ts_.load(std::memory_order_relaxed))
         last_ts_.store(packet.ts_ns, std::memory_order_relaxed);
     return pipeline_->submit(packet, blocking);

@@ -1,10 +1,15 @@
 // The running tool: the configured plugin instances, the event bus, the counters, the
 // engine, and the host services behind every plugin's sth_host_api.
 //
-// Start-up (main thread): load every plugin (input first, then analyzers, outputs,
-// control), validate each section, create, start. Run: the input's run() feeds packets
-// through submit_packet into the engine. Shutdown: close every session, stop the
-// plugins (they flush), print the final statistics, destroy, and only then unload.
+// Start-up (main thread): load every plugin (analyzers, outputs, control, then the input,
+// whose capture filter takes the consumers' extra filters), validate each section,
+// create, start. Run: the input's run() feeds packets through submit_packet into the
+// engine; events leave through the event bus's thread. Shutdown: close every session,
+// publish the final statistics, deliver every queued event, stop the plugins (they
+// flush), destroy, and only then unload.
+//
+// The control plane's view (ABI 1.3): session, stats, config and module snapshots and
+// module switches are served here, from any thread.
 #pragma once
 
 #include "config.hpp"
@@ -12,6 +17,7 @@
 #include "counters.hpp"
 #include "pipeline.hpp"
 #include "event_bus.hpp"
+#include "session_report.hpp"
 #include "plugin_host.hpp"
 #include "plugin_instance.hpp"
 
@@ -60,9 +66,26 @@ public:
     bool stop_requested() const override { return stop_.load(std::memory_order_relaxed); }
     void idle(int64_t now_ns) override;
     bool offline() const override { return offline_.load(std::memory_order_relaxed); }
+    bool sessions_snapshot(uint64_t uid, std::string& out) override;
+    std::string stats_snapshot() override;
+    std::string config_snapshot() override;
+    std::string modules_snapshot() override;
+    std::string set_module_enabled(std::string_view name, bool enabled) override;
+    sth_health health() const override {
+        return static_cast<sth_health>(health_.load(std::memory_order_relaxed));
+    }
 
 private:
+    // A loaded consumer as the control plane lists it.
+    struct Module {
+        PluginInstance* plugin;
+        sth_plugin_kind kind;
+        std::string path;  // its config section
+    };
     std::unique_ptr<PluginInstance> make(PluginHost& host, const PluginSection& section);
+    void add_consumer(PluginHost& host, const PluginSection& section);
+    void apply_capture_filters();
+    CaptureStatsInput gather_stats(int64_t ts_ns);
     void publish_stats(int64_t ts_ns);
     void start_stats_timer();
     void stop_stats_timer();
@@ -75,6 +98,8 @@ private:
     std::unique_ptr<Pipeline> pipeline_;
     std::unique_ptr<PluginInstance> input_;
     std::vector<std::unique_ptr<PluginInstance>> consumers_owned_;
+    std::vector<Module> modules_;
+    std::atomic<int> health_{STH_HEALTH_STARTING};
     std::vector<std::string> summary_;
     std::atomic<bool> stop_{false};
     std::atomic<bool> offline_{false};  // the input submits blocking (a file)

@@ -34,9 +34,9 @@ extern "C" {
 #endif
 
 #define STH_ABI_MAJOR 1
-#define STH_ABI_MINOR 2
+#define STH_ABI_MINOR 3
 /* Bumped with every edit of this file; checked by abi_version_test against its hash. */
-#define STH_ABI_HEADER_REVISION 3
+#define STH_ABI_HEADER_REVISION 4
 
 /* The one exported symbol of every plugin: `const sth_plugin_descriptor* NAME(void)`. */
 #define STH_PLUGIN_ENTRY_SYMBOL "stethoscope_plugin_descriptor"
@@ -163,7 +163,46 @@ typedef struct sth_segment {
     uint32_t ip_total_len; /* IP packet length on the wire (MTU analysis) */
     uint32_t analysis;   /* STH_SEG_* bits */
     int64_t ts_ns;
+    /* Since 1.3 (check STH_HAS_FIELD): the segment's own TCP options and raw window. */
+    uint16_t raw_window;     /* the window field as on the wire, unscaled */
+    int8_t window_shift;     /* the shift applied to `window`; -1 when the scale is unknown
+                                (no handshake seen): `window` is then the raw value */
+    uint8_t has_timestamps;  /* 1 when the segment carries the timestamps option */
+    uint32_t ts_val;
+    uint32_t ts_ecr;
+    uint16_t mss;            /* MSS option (SYN, SYN-ACK), 0 when absent */
+    int8_t window_scale;     /* window scale option (SYN, SYN-ACK), -1 when absent */
+    uint8_t sack_permitted;  /* SACK-permitted option (SYN, SYN-ACK) */
+    uint8_t sack_blocks;     /* number of SACK blocks the segment carries */
+    uint8_t ip_version;      /* 4 or 6 */
+    uint16_t ip_header_len;  /* IP header bytes, extension headers included */
 } sth_segment;
+
+/* Since 1.3. An ICMP error (IPv4 destination unreachable / fragmentation needed, time
+ * exceeded; ICMPv6 packet too big, ...) whose quoted packet belongs to a live session. */
+typedef struct sth_icmp_error {
+    uint32_t struct_size;
+    uint8_t direction;   /* sth_direction of the sender of the quoted (original) packet */
+    uint8_t ip_version;  /* 4: ICMP, 6: ICMPv6 */
+    uint8_t type;
+    uint8_t code;
+    uint32_t mtu;        /* next-hop MTU (v4 type 3 code 4) or packet-too-big MTU, else 0 */
+    uint32_t quoted_seq; /* sequence number of the quoted TCP header */
+    sth_endpoint reporter; /* who sent the error (a router on the path, or the peer) */
+    int64_t ts_ns;
+} sth_icmp_error;
+
+/* Since 1.3. Receives text the host produces for the caller (snapshots); the text is
+ * valid during the call only. */
+typedef void (*sth_text_fn)(void* user, sth_str text);
+
+/* Since 1.3. What the capture is doing, for health checks. */
+typedef enum sth_health {
+    STH_HEALTH_STARTING = 0,  /* plugins are starting, no packet read yet */
+    STH_HEALTH_CAPTURING = 1, /* the input runs */
+    STH_HEALTH_ENDED = 2,     /* the input ended normally (end of file, stop requested) */
+    STH_HEALTH_FAILED = 3     /* the input failed (interface gone, corrupt file, ...) */
+} sth_health;
 
 /* An event: one JSON object, the same text that goes to the control plane and logs. */
 typedef struct sth_event {
@@ -216,6 +255,25 @@ typedef struct sth_host_api {
      * may be dropped, so an output whose queue is full waits for room instead. 0 for a
      * live capture, where the capture must never wait and a full queue drops. */
     int (*offline)(void* ctx);
+
+    /* Since 1.3: what a control plane needs from the core. Every snapshot is JSON built
+     * by the host and handed to `fn` once; they may be called from any thread. */
+    /* uid 0: a JSON array of every live session; else that session's object. A live
+     * session's object is its session_closed record so far (counts, analyzers, outputs)
+     * plus "state" and "age_sec". Returns 0, or 1 when no live session has that uid.
+     * Sessions are read by their workers, so the answer may lag by up to ~250 ms. */
+    int (*sessions_snapshot)(void* ctx, uint64_t uid, sth_text_fn fn, void* user);
+    /* The capture_stats object as of now. */
+    void (*stats_snapshot)(void* ctx, sth_text_fn fn, void* user);
+    /* The effective config (defaults filled in, secrets masked as "***"). */
+    void (*config_snapshot)(void* ctx, sth_text_fn fn, void* user);
+    /* A JSON array: {"name","kind","enabled","path","version"} per loaded module. */
+    void (*modules_snapshot)(void* ctx, sth_text_fn fn, void* user);
+    /* Switches an analyzer or output on or off for sessions that open afterwards.
+     * 0 = done; else `err` says why (unknown module, not switchable). */
+    int (*module_set_enabled)(void* ctx, sth_str name, int enabled, char* err, size_t err_cap);
+    /* sth_health of the capture. */
+    int (*health)(void* ctx);
 } sth_host_api;
 
 /* The plugin's function table. Entries a kind does not use are NULL. Every function is
@@ -261,14 +319,19 @@ typedef struct sth_plugin_descriptor {
     /* Adds results to the session_closed event, called just before it. An analyzer's
      * keys go at the event's top level; an output's keys go inside its own object,
      * "outputs": {"<name>": {...}} (without this callback the host writes the output's
-     * accepted and dropped counts there itself). */
+     * accepted and dropped counts there itself). Since 1.3 it is also called for
+     * snapshots of a live session (the control plane's /sessions) — never concurrently
+     * with the session's other callbacks, though possibly from another thread while the
+     * session's worker is idle: it must only read the session's state. */
     void (*session_summary)(void* instance, void* cookie, const sth_session_info* session,
                             const sth_json_sink* sink);
     /* The session is over; `closed_event` is its complete session_closed event. The
      * cookie is not used again. */
     void (*session_close)(void* instance, void* cookie, const sth_session_info* session,
                           const sth_event* closed_event);
-    /* Every event the host publishes (control plane, loggers). */
+    /* Every event the host publishes (control plane, loggers). Since 1.3 events come
+     * from one event thread, in publication order; the callback must not block (queue
+     * the event and return): a slow one delays every sink. */
     void (*event)(void* instance, const sth_event* event);
 
     /* Since 1.2. Outputs: adds fields to the session_opened event (e.g. the listen ports
@@ -282,6 +345,22 @@ typedef struct sth_plugin_descriptor {
      * again about every 100 ms, so the event carries final delivery counts. The plugin
      * bounds the wait itself (its own timeouts): the host waits as long as it says. */
     int (*session_pending)(void* instance, void* cookie, const sth_session_info* session);
+
+    /* Since 1.3. Consumers: called for every live session about every 250 ms of capture
+     * time (on a quiet live link, of wall-clock time), on the session's worker, so time
+     * can pass without packets (stall detection, periodic metrics). Keys put into
+     * `metrics` go into one `metrics` event for the session; put nothing when there is
+     * nothing to report (no event is published then). */
+    void (*session_tick)(void* instance, void* cookie, const sth_session_info* session,
+                         int64_t now_ns, const sth_json_sink* metrics);
+    /* Since 1.3. An ICMP error quoting one of the session's packets (MTU discovery). */
+    void (*session_icmp)(void* instance, void* cookie, const sth_session_info* session,
+                         const sth_icmp_error* icmp);
+    /* Since 1.3. Consumers: a BPF expression whose packets the plugin needs besides the
+     * capture's own (e.g. ICMP errors); the host ORs it into a non-empty capture filter.
+     * Called once on the main thread after create, before start; NULL or "" for none.
+     * The host copies the string at once. */
+    const char* (*capture_filter)(void* instance);
 } sth_plugin_descriptor;
 
 typedef const sth_plugin_descriptor* (*sth_plugin_entry_fn)(void);

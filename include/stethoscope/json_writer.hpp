@@ -1,5 +1,16 @@
-// A minimal append-only JSON writer for events on the packet path (no allocation beyond
-// the string's, no DOM). Callers are responsible for well-formed nesting.
+// A small append-only JSON writer, shared by the core and plugins (SDK, header-only): no
+// DOM, no allocation beyond the output string's, commas placed for you. Use it for
+// event fields, session summaries and metrics instead of concatenating strings:
+//
+//     stethoscope::JsonWriter w;
+//     w.begin_object();
+//     w.key("path").value(path);
+//     w.key("bytes").value(uint64_t{n});
+//     w.end_object();
+//     host.publish("file_written", w.str(), &session);
+//
+// Strings are escaped (quotes, backslash, control characters); doubles are written with
+// 6 significant digits, non-finite ones as null. Callers keep the nesting well-formed.
 #pragma once
 
 #include <charconv>
@@ -8,7 +19,7 @@
 #include <string>
 #include <string_view>
 
-namespace stethoscope::core {
+namespace stethoscope {
 
 class JsonWriter {
 public:
@@ -34,6 +45,10 @@ public:
     JsonWriter& value(int v) { return value(static_cast<int64_t>(v)); }
     JsonWriter& value(double v) {
         comma();
+        if (!(v == v) || v > 1.7e308 || v < -1.7e308) {  // NaN or infinite: not JSON
+            out_ += "null";
+            return *this;
+        }
         char buf[32];
         std::snprintf(buf, sizeof buf, "%.6g", v);
         out_ += buf;
@@ -52,8 +67,13 @@ public:
         return *this;
     }
 
+    JsonWriter& null() { comma(); out_ += "null"; return *this; }
+
     const std::string& str() const { return out_; }
     std::string take() { return std::move(out_); }
+    // Empties the writer for reuse, keeping its capacity.
+    void clear() { out_.clear(); first_ = true; }
+    bool empty() const { return out_.empty(); }
 
 private:
     void comma() {
@@ -102,4 +122,4 @@ private:
     bool first_ = true;
 };
 
-}  // namespace stethoscope::core
+}  // namespace stethoscope

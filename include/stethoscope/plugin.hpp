@@ -33,14 +33,20 @@
 //   bool session_pending(void* cookie, const sth_session_info&);   (async outputs)
 //   void session_close(void* cookie, const sth_session_info&, const sth_event&);
 //   void event(const sth_event&);
+//   void session_tick(void* cookie, const sth_session_info&, int64_t now_ns,
+//                     stethoscope::JsonSink& metrics);                 (since ABI 1.3)
+//   void session_icmp(void* cookie, const sth_session_info&, const sth_icmp_error&);
+//   std::string capture_filter() const;      (extra BPF the plugin needs; "" for none)
 #pragma once
 
 #include <stethoscope/abi.h>
+#include <stethoscope/json_writer.hpp>
 
 #include <cstdio>
 #include <cstring>
 #include <concepts>
 #include <exception>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -50,6 +56,12 @@ namespace stethoscope {
 
 inline sth_str to_sth(std::string_view s) { return sth_str{s.data(), s.size()}; }
 inline std::string_view to_sv(sth_str s) { return std::string_view(s.data, s.size); }
+
+// The one vocabulary for a stream's direction: "requests" (client to server) and
+// "responses" (server to client), as in events, file names and subjects.
+inline constexpr const char* direction_name(uint8_t direction) {
+    return direction == STH_DIR_REQUESTS ? "requests" : "responses";
+}
 
 // Thrown by parse_config; the message starts with the JSON path ("io.output.files.dir: ...").
 class ConfigError : public std::runtime_error {
@@ -115,9 +127,59 @@ public:
         return STH_HAS_FIELD(api_, sth_host_api, offline) && api_->offline != nullptr &&
                api_->offline(api_->ctx) != 0;
     }
+    // Control plane (ABI 1.3). Each returns nullopt / an error on hosts older than 1.3.
+    // One live session's object (uid != 0) or the array of all of them (uid 0); nullopt
+    // when the uid is not a live session or the host is too old.
+    std::optional<std::string> sessions_snapshot(uint64_t uid = 0) const {
+        std::string out;
+        if (!has(&sth_host_api::sessions_snapshot, offsetof(sth_host_api, sessions_snapshot)))
+            return std::nullopt;
+        if (api_->sessions_snapshot(api_->ctx, uid, &append_text, &out) != 0) return std::nullopt;
+        return out;
+    }
+    std::optional<std::string> stats_snapshot() const {
+        return text_of(api_->stats_snapshot, offsetof(sth_host_api, stats_snapshot));
+    }
+    std::optional<std::string> config_snapshot() const {
+        return text_of(api_->config_snapshot, offsetof(sth_host_api, config_snapshot));
+    }
+    std::optional<std::string> modules_snapshot() const {
+        return text_of(api_->modules_snapshot, offsetof(sth_host_api, modules_snapshot));
+    }
+    // Switches a module for sessions that open afterwards; "" when done, else why not.
+    std::string set_module_enabled(std::string_view name, bool enabled) const {
+        if (!has(&sth_host_api::module_set_enabled, offsetof(sth_host_api, module_set_enabled)))
+            return "the host is older than plugin ABI 1.3";
+        char err[512] = {0};
+        if (api_->module_set_enabled(api_->ctx, to_sth(name), enabled ? 1 : 0, err, sizeof err) ==
+            0)
+            return {};
+        return err[0] != '\0' ? std::string(err) : std::string("refused");
+    }
+    // sth_health; STH_HEALTH_CAPTURING on hosts older than 1.3.
+    sth_health health() const {
+        if (!has(&sth_host_api::health, offsetof(sth_host_api, health)))
+            return STH_HEALTH_CAPTURING;
+        return static_cast<sth_health>(api_->health(api_->ctx));
+    }
     const sth_host_api* raw() const { return api_; }
 
 private:
+    static void append_text(void* user, sth_str text) {
+        static_cast<std::string*>(user)->append(text.data, text.size);
+    }
+    template <class M>
+    bool has(M member, size_t offset) const {
+        return api_->struct_size >= offset + sizeof(api_->*member) && api_->*member != nullptr;
+    }
+    std::optional<std::string> text_of(void (*const& fn)(void*, sth_text_fn, void*),
+                                       size_t offset) const {
+        if (api_->struct_size < offset + sizeof(fn) || fn == nullptr) return std::nullopt;
+        std::string out;
+        fn(api_->ctx, &append_text, &out);
+        return out;
+    }
+
     const sth_host_api* api_;
 };
 
@@ -287,6 +349,24 @@ struct Trampolines {
         P* p = static_cast<P*>(self);
         guarded_callback(p, "event", [&] { p->event(*e); });
     }
+    static void session_tick(void* self, void* c, const sth_session_info* s, int64_t now,
+                             const sth_json_sink* sink) noexcept {
+        P* p = static_cast<P*>(self);
+        JsonSink js(sink);
+        guarded_callback(p, "session_tick", [&] { p->session_tick(c, *s, now, js); });
+    }
+    static void session_icmp(void* self, void* c, const sth_session_info* s,
+                             const sth_icmp_error* icmp) noexcept {
+        P* p = static_cast<P*>(self);
+        guarded_callback(p, "session_icmp", [&] { p->session_icmp(c, *s, *icmp); });
+    }
+    static const char* capture_filter(void* self) noexcept {
+        P* p = static_cast<P*>(self);
+        // Kept per instance type; called once per instance on the main thread.
+        static std::string filter;
+        guarded_callback(p, "capture_filter", [&] { filter = p->capture_filter(); });
+        return filter.c_str();
+    }
 };
 
 template <class P>
@@ -347,6 +427,16 @@ const sth_plugin_descriptor* make_descriptor(const char* name, const char* versi
                           { p.session_pending(c, s) } -> std::convertible_to<bool>;
                       })
             x.session_pending = &T::session_pending;
+        if constexpr (requires(P& p, void* c, const sth_session_info& s, int64_t now,
+                               JsonSink& j) { p.session_tick(c, s, now, j); })
+            x.session_tick = &T::session_tick;
+        if constexpr (requires(P& p, void* c, const sth_session_info& s,
+                               const sth_icmp_error& i) { p.session_icmp(c, s, i); })
+            x.session_icmp = &T::session_icmp;
+        if constexpr (requires(const P& p) {
+                          { p.capture_filter() } -> std::convertible_to<std::string>;
+                      })
+            x.capture_filter = &T::capture_filter;
         return x;
     }();
     return &d;

@@ -34,6 +34,8 @@ constexpr Known k_known[] = {
     {1, 1, 0, 0x4c49459d3bbb10fdULL},
     {2, 1, 1, 0x1a19169fd8fdf245ULL},  // sth_host_api.idle
     {3, 1, 2, 0xee2cfd9a35e93b9aULL},  // host offline(), session_opened_fields, session_pending
+    {4, 1, 3, 0xc3836cbb8ecd8c6cULL},  // segment options, ICMP errors, session_tick, capture_filter,
+                                       // control-plane snapshots, module switches, health
 };
 
 BOOST_AUTO_TEST_CASE(header_matches_its_recorded_revision) {
@@ -60,4 +62,16 @@ BOOST_AUTO_TEST_CASE(structs_start_with_their_size) {
     BOOST_TEST(offsetof(sth_stream_chunk, struct_size) == 0u);
     BOOST_TEST(offsetof(sth_segment, struct_size) == 0u);
     BOOST_TEST(offsetof(sth_event, struct_size) == 0u);
+    BOOST_TEST(offsetof(sth_icmp_error, struct_size) == 0u);
+}
+
+// 1.3 only appended: every 1.2 member keeps its offset, the new ones come after.
+BOOST_AUTO_TEST_CASE(abi_1_3_only_appends) {
+    BOOST_TEST(offsetof(sth_segment, raw_window) > offsetof(sth_segment, ts_ns));
+    BOOST_TEST(offsetof(sth_host_api, sessions_snapshot) > offsetof(sth_host_api, offline));
+    BOOST_TEST(offsetof(sth_host_api, health) > offsetof(sth_host_api, module_set_enabled));
+    BOOST_TEST(offsetof(sth_plugin_descriptor, session_tick) >
+               offsetof(sth_plugin_descriptor, session_pending));
+    BOOST_TEST(offsetof(sth_plugin_descriptor, capture_filter) >
+               offsetof(sth_plugin_descriptor, session_icmp));
 }

@@ -131,13 +131,17 @@ BOOST_AUTO_TEST_CASE(the_prototype_spelling_listner_is_an_alias_with_a_warning) 
 
 BOOST_AUTO_TEST_CASE(analyzers_are_on_unless_disabled_and_optional_unless_asked_for) {
     Config c = build(R"({"analyzers": {"mtu": {"enabled": false}, "stall": {"threshold_ms": 10}}})");
-    bool has_mtu = false, stall_required = false, mss_optional = false;
+    bool mtu_off = false, mtu_required = true, stall_required = false, mss_optional = false;
+    bool stall_on = false;
     for (const auto& a : c.analyzers) {
-        has_mtu |= a.name == "mtu";
-        if (a.name == "stall") stall_required = a.required;
+        if (a.name == "mtu") mtu_off = !a.enabled, mtu_required = a.required;
+        if (a.name == "stall") stall_required = a.required, stall_on = a.enabled;
         if (a.name == "mss") mss_optional = !a.required;
     }
-    BOOST_TEST(!has_mtu);
+    // A disabled analyzer is loaded switched off (the control plane may switch it on).
+    BOOST_TEST(mtu_off);
+    BOOST_TEST(!mtu_required);
+    BOOST_TEST(stall_on);
     BOOST_TEST(!stall_required);  // on by default, not explicitly enabled
     BOOST_TEST(mss_optional);
     BOOST_TEST_REQUIRE(c.control.has_value());
