@@ -37,9 +37,8 @@ public:
         return mss::parse_config(json, path);
     }
     static constexpr const char* k_offload_note =
-        "segments larger than the receiver's MSS were captured: segmentation offload "
-        "(TSO/GSO) on the sending host or receive offload (GRO/LRO) where the capture was "
-        "taken; sizes are what that host's stack handled, not what crossed the wire";
+        "payload above the receiver's MSS: segmentation offload (TSO/GSO) on the sender or "
+        "receive offload (GRO/LRO) where the capture was taken";
 
     MssAnalyzer(const Host& host, Config config);
 
