@@ -15,7 +15,7 @@ filter mode with one worker (events on stdout as JSON lines) and checks:
           icmp_mtu event per error; the error quoting an unknown flow changes nothing.
           Then with a "tcp" capture filter: without "icmp": true no ICMP gets in (count
           0, no event); with it the logged capture filter carries the ICMP clause and the
-          results equal the unfiltered run's.
+          results equal the unfiltered run's; likewise in client mode.
   rates   every session metrics event: the counts of its interval (chained from the
           session's start, interval_sec exact) equal the schedule's, and the rates are
           counts / interval_sec; intervals of whole 10 ms slots inside the transfer carry
@@ -207,6 +207,22 @@ def check_icmp(binary, workdir, captures):
     if line is None or ICMP_CLAUSE not in line or "tcp" not in line:
         p.append("capture filter with analyzers.mtu.icmp: %r (want tcp and %s)" % (line, ICMP_CLAUSE))
     check("icmp: \"icmp\": true ORs the ICMP clause into the capture filter", p)
+
+    # Client mode: the prototype's filter lets only the client's TCP in; with "icmp": true
+    # the routers' errors to the client reach session 40201 too (the IPv6 session is not
+    # the configured client's, so it is not captured).
+    client = {"mode": "client", "local_ip": "198.18.0.1", "remote_ip": "198.18.1.1",
+              "remote_port": 80}
+    run = Run(binary, workdir, "icmp_client_mode", pcap, config(client, {"mtu": {"icmp": True}}))
+    p = list(run.problems)
+    closed = run.closed()
+    expect(p, "sessions", sorted(closed), [40201])
+    expect(p, "40201 mtu.icmp", closed.get(40201, {}).get("mtu", {}).get("icmp"),
+           ICMP_SESSIONS[40201]["icmp"])
+    line = capture_filter_line(run.stderr)
+    if line is None or ICMP_CLAUSE not in line or "198.18.0.1" not in line:
+        p.append("client-mode capture filter: %r" % line)
+    check("icmp: client mode with \"icmp\": true", p)
 
 
 # --- rates.pcap ----------------------------------------------------------------------------
