@@ -44,7 +44,7 @@ void seconds_value(JsonWriter& w, int64_t ns) {
 }
 
 // A rate with three decimals at most.
-void fixed(JsonWriter& w, double v) {
+void rate_value(JsonWriter& w, double v) {
     if (!(v >= 0) || v > 1e15) {  // cannot happen for counts over a positive time
         w.value(v);
         return;
@@ -64,9 +64,9 @@ void write_counts(JsonWriter& w, const uint64_t (&c)[3]) {
 // The same keys with rates.
 void write_rates(JsonWriter& w, const double (&r)[3]) {
     w.begin_object();
-    fixed(w.key("packets"), r[0]);
-    fixed(w.key("payload_bytes"), r[1]);
-    fixed(w.key("ip_bytes"), r[2]);
+    rate_value(w.key("packets"), r[0]);
+    rate_value(w.key("payload_bytes"), r[1]);
+    rate_value(w.key("ip_bytes"), r[2]);
     w.end_object();
 }
 
@@ -92,7 +92,6 @@ double seconds(int64_t ns) { return static_cast<double>(ns) / 1e9; }
 
 RatesAnalyzer::RatesAnalyzer(const Host& host, Config config)
     : AnalyzerPlugin(host),
-      config_(config),
       interval_ns_(static_cast<int64_t>(std::llround(config.interval_sec * 1e9))) {
     if (interval_ns_ < 1) interval_ns_ = 1;
 }

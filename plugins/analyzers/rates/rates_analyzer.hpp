@@ -80,8 +80,7 @@ private:
     void maybe_publish_global(int64_t now_ns);
     Counts global_totals() const;
 
-    Config config_;
-    int64_t interval_ns_;
+    int64_t interval_ns_;  // config interval_sec, at least 1 ns
 
     // All sessions: added to by every worker (relaxed), read by the publishing one.
     struct alignas(64) AtomicCounts {
