@@ -22,19 +22,23 @@
 # off, ...) so that load from elsewhere hits both alike; the file is read once before, so
 # it is in the page cache. Wall time is the median of the runs, "cpu s" the median of
 # user+sys, peak RSS the largest of the runs (/usr/bin/time %M).
-# Prints a side-by-side table with the ratio on/off of the median wall times against the
-# target (analyzers on <= 1.15x analyzers off) and saves it to ANALYZER_BENCH_RESULTS
-# (default CAPTURE_DIR/analyzer_results.txt). Both runs must report the same packets and
-# sessions ("done:" line).
+# Prints a table (a row per contender: median wall and CPU time, each also as a ratio to
+# "off", peak RSS) with the ratio on/off of the median wall times against the target
+# (analyzers on <= 1.15x analyzers off), plus the load average (a busy machine shows in
+# wall times first), and saves it to ANALYZER_BENCH_RESULTS (default
+# CAPTURE_DIR/analyzer_results.txt). Every run must report the same packets and sessions
+# ("done:" line).
 # Exit status: 0 target met, 3 target missed, 1 a run failed.
 #
+# ANALYZER_BENCH_EACH=1 adds one contender per installed analyzer, alone (the others
+# "enabled": false), to see who costs what; the table then has a row for each.
 # Environment: RUNS, BENCH_CAPTURE, BENCH_TIMEOUT (s per run, default 900),
-# ANALYZER_BENCH_TARGET (default 1.15), ANALYZER_BENCH_RESULTS.
+# ANALYZER_BENCH_TARGET (default 1.15), ANALYZER_BENCH_RESULTS, ANALYZER_BENCH_EACH.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 die() { echo "run_analyzer_benchmark: $*" >&2; exit 1; }
-[[ $# -ge 1 && $# -le 2 ]] || { sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+[[ $# -ge 1 && $# -le 2 ]] || { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 2; }
 build=$(cd "$1" && pwd) || die "no build dir $1"
 stethoscope=$build/stethoscope
 capture_dir=${2:-$build/bench-captures}
@@ -72,14 +76,23 @@ cat >"$scratch/off.json" <<EOF
  "analyzers": {$off_sections}}
 EOF
 
-# Which analyzers each config really loads (--check-config lists them).
-loaded() {
-    "$stethoscope" -c "$scratch/$1.json" -r "$capture" --check-config 2>/dev/null |
-        awk '$1 == "loaded" && $2 == "analyzer" { printf "%s%s", sep, $3; sep = "," }'
-}
-loaded_on=$(loaded on) || die "--check-config failed for the analyzers-on config"
-loaded_off=$(loaded off) || die "--check-config failed for the analyzers-off config"
-[[ -n $loaded_on ]] || die "no analyzer plugin in $build/plugins: build them first"
+# Which analyzers the config loads (--check-config lists them; switched off ones too).
+loaded=$("$stethoscope" -c "$scratch/on.json" -r "$capture" --check-config 2>/dev/null |
+    awk '$1 == "loaded" && $2 == "analyzer" { printf "%s%s", sep, $3; sep = " " }') ||
+    die "--check-config failed"
+[[ -n $loaded ]] || die "no analyzer plugin in $build/plugins: build them first"
+contenders=(on off)
+if [[ -n ${ANALYZER_BENCH_EACH:-} ]]; then  # each analyzer alone: who costs what
+    for a in $loaded; do
+        sections=""
+        for b in "${analyzers[@]}"; do
+            [[ $b == "$a" ]] && continue
+            sections+="${sections:+, }\"$b\": {\"enabled\": false}"
+        done
+        printf '{%s,\n "analyzers": {%s}}\n' "$common" "$sections" >"$scratch/only-$a.json"
+        contenders+=("only-$a")
+    done
+fi
 
 # run_once NAME: one timed run; prints "WALL_S RSS_KIB CPU_S".
 run_once() {
@@ -99,27 +112,29 @@ run_once() {
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.4f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 cat "$capture" >/dev/null  # into the page cache
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 declare -A walls=() cpus=() rss=() done_line=()
 for ((r = 1; r <= runs; r++)); do
-    for name in on off; do
+    for name in "${contenders[@]}"; do
         m=$(run_once "$name") || exit 1
         read -r w k c <<<"$m"
-        echo "run_analyzer_benchmark: round $r: analyzers $name ${w}s ${k}KiB cpu ${c}s" >&2
+        echo "run_analyzer_benchmark: round $r: $name ${w}s ${k}KiB cpu ${c}s" >&2
         walls[$name]+="$w "
         cpus[$name]+="$c "
         if [[ -z ${rss[$name]:-} ]] || ((k > rss[$name])); then rss[$name]=$k; fi
         done_line[$name]=$(grep -o 'done: [0-9]* packets, [0-9]* sessions' "$scratch/$name.stderr" | tail -1 || true)
+        [[ ${done_line[$name]} == "${done_line[on]}" ]] ||
+            die "the runs disagree: on '${done_line[on]}', $name '${done_line[$name]}'"
     done
 done
-[[ ${done_line[on]} == "${done_line[off]}" ]] ||
-    die "the runs disagree: on '${done_line[on]}', off '${done_line[off]}'"
 
 declare -A med=() cpu=()
-for name in on off; do
+for name in "${contenders[@]}"; do
     med[$name]=$(tr ' ' '\n' <<<"${walls[$name]}" | grep . | median)
     cpu[$name]=$(tr ' ' '\n' <<<"${cpus[$name]}" | grep . | median)
 done
-ratio=$(awk -v a="${med[on]}" -v b="${med[off]}" 'BEGIN { printf "%.3f", a / b }')
+over_off() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "-" }'; }
+ratio=$(over_off "${med[on]}" "${med[off]}")
 result=PASS
 awk -v r="$ratio" -v t="$target" 'BEGIN { exit !(r > t) }' && result=MISS
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
@@ -128,15 +143,18 @@ mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
     echo "stethoscope analyzer cost — $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) CPUs, median of $runs runs"
     echo "binary: $stethoscope"
     echo "capture: $capture ($(stat -c %s "$capture") bytes; ${done_line[on]#done: })"
-    echo "analyzers on: ${loaded_on}; off: ${loaded_off:-none}"
+    echo "analyzers: $loaded (on: all of them; off: each \"enabled\": false)"
+    echo "load average before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg)"
     echo
-    printf '%-14s %14s %14s\n' "" "analyzers on" "analyzers off"
-    printf '%-14s %14s %14s\n' "wall s (med)" "${med[on]}" "${med[off]}"
-    printf '%-14s %14s %14s\n' "cpu s (med)" "${cpu[on]}" "${cpu[off]}"
-    printf '%-14s %14s %14s\n' "peak RSS MiB" "$(mib "${rss[on]}")" "$(mib "${rss[off]}")"
-    printf '%-14s %14s %14s\n' "runs (wall s)" "" ""
-    printf '  on:  %s\n  off: %s\n' "${walls[on]}" "${walls[off]}"
+    fmt='%-18s %10s %8s %8s %8s %8s\n'
+    printf "$fmt" analyzers "wall s" "x off" "cpu s" "x off" "RSS MiB"
+    for name in "${contenders[@]}"; do
+        printf "$fmt" "$name" "${med[$name]}" "$(over_off "${med[$name]}" "${med[off]}")" \
+            "${cpu[$name]}" "$(over_off "${cpu[$name]}" "${cpu[off]}")" "$(mib "${rss[$name]}")"
+    done
     echo
-    echo "ratio on/off: ${ratio}x   target: <= ${target}x   $result"
+    for name in "${contenders[@]}"; do printf '%-18s wall s: %s\n' "$name" "${walls[$name]}"; done
+    echo
+    echo "ratio on/off (median wall): ${ratio}x   target: <= ${target}x   $result"
 } | tee "$results"
 [[ $result == PASS ]] && exit 0 || exit 3
