@@ -67,10 +67,17 @@ void* RttBdpAnalyzer::session_open(const sth_session_info&) { return new Session
 void RttBdpAnalyzer::session_packet(void* cookie, const sth_session_info& s, const sth_packet&,
                                     const sth_segment& seg) {
     if (cookie == nullptr) return;
-    SessionLog log(*this, s.uid);
-    if (static_cast<SessionRtt*>(cookie)->on_segment(complete(seg), interval_ns_,
-                                                     log_ != nullptr ? &log : nullptr))
-        ring_full_.add();
+    auto* rtt = static_cast<SessionRtt*>(cookie);
+    bool full;
+    if (log_ != nullptr) {
+        SessionLog log(*this, s.uid);
+        full = rtt->on_segment(complete(seg), interval_ns_, &log);
+    } else if (seg.struct_size >= sizeof(sth_segment)) {
+        full = rtt->on_segment(seg, interval_ns_, nullptr);  // the common case: no copy
+    } else {
+        full = rtt->on_segment(complete(seg), interval_ns_, nullptr);
+    }
+    if (full) ring_full_.add();
 }
 
 void RttBdpAnalyzer::session_tick(void* cookie, const sth_session_info&, int64_t now_ns,
@@ -79,7 +86,8 @@ void RttBdpAnalyzer::session_tick(void* cookie, const sth_session_info&, int64_t
     auto* rtt = static_cast<SessionRtt*>(cookie);
     rtt->advance(now_ns, interval_ns_);
     if (!rtt->take_metrics_due()) return;
-    JsonWriter w;
+    thread_local JsonWriter w;  // reused: keeps its capacity (callbacks run on workers)
+    w.clear();
     rtt->write_metrics(w);
     metrics.put("rtt", w.str());
 }
@@ -87,7 +95,8 @@ void RttBdpAnalyzer::session_tick(void* cookie, const sth_session_info&, int64_t
 void RttBdpAnalyzer::session_summary(void* cookie, const sth_session_info&, JsonSink& sink) {
     if (cookie == nullptr) return;
     const auto* rtt = static_cast<const SessionRtt*>(cookie);
-    JsonWriter w;
+    thread_local JsonWriter w;
+    w.clear();
     rtt->write_rtt(w);
     sink.put("rtt", w.str());
     w.clear();

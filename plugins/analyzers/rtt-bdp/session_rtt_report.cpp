@@ -1,6 +1,8 @@
 // SessionRtt: the JSON it reports (read-only; also used for live snapshots).
 #include "session_rtt.hpp"
 
+#include "../common/fixed_decimal.hpp"
+
 #include <stethoscope/plugin.hpp>
 
 #include <cmath>
@@ -31,16 +33,6 @@ void write_stats(JsonWriter& w, const RttStats& s, uint32_t karn) {
     }
     w.key("karn_excluded").value(karn);
     w.end_object();
-}
-
-// Seconds with microsecond precision ("1.234567", "0.72"): JsonWriter's 6 significant
-// digits would round long durations.
-void seconds(JsonWriter& w, double s) {
-    char buf[32];
-    int n = std::snprintf(buf, sizeof buf, "%.6f", s);
-    while (n > 1 && buf[n - 1] == '0') --n;
-    if (n > 1 && buf[n - 1] == '.') --n;
-    w.raw(std::string_view(buf, static_cast<size_t>(n)));
 }
 
 const char* limit_name(uint8_t lim) {
@@ -113,15 +105,11 @@ void SessionRtt::write_rtt(JsonWriter& w) const {
         w.end_object();
     }
     for (int d = 0; d < 2; ++d) {
-        const DirRtt& r = dir[d];
         const double goodput = goodput_bps(d);
         w.key(direction_name(static_cast<uint8_t>(d))).begin_object();
         w.key("acked_bytes").value(acked_bytes(d));
         w.key("goodput_bps").value(static_cast<uint64_t>(std::llround(goodput)));
         w.key("bdp_bytes").value(static_cast<uint64_t>(std::llround(goodput / 8 * min_rtt / 1e6)));
-        w.key("window_bytes").value(r.win);
-        w.key("in_flight_bytes").value(in_flight_of(r));
-        w.key("mss").value(uint32_t{r.mss});
         w.end_object();
     }
     w.end_object();
@@ -134,11 +122,11 @@ void SessionRtt::write_limits(JsonWriter& w) const {
         const double total = double(r.lim_us[0]) + r.lim_us[1] + r.lim_us[2];
         w.key(direction_name(static_cast<uint8_t>(d))).begin_object();
         if (total > 0) {
-            w.key("receiver").value(r.lim_us[k_receiver] / total);
-            w.key("sender").value(r.lim_us[k_sender] / total);
-            w.key("network").value(r.lim_us[k_network] / total);
+            analyzers::fixed_decimal(w.key("receiver"), r.lim_us[k_receiver] / total);
+            analyzers::fixed_decimal(w.key("sender"), r.lim_us[k_sender] / total);
+            analyzers::fixed_decimal(w.key("network"), r.lim_us[k_network] / total);
         }
-        seconds(w.key("busy_sec"), busy_sec(d));
+        analyzers::fixed_decimal(w.key("busy_sec"), busy_sec(d));
         w.end_object();
     }
     w.end_object();

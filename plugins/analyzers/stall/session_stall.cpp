@@ -1,6 +1,8 @@
 // SessionStall: detection and reports (see session_stall.hpp for the rules).
 #include "session_stall.hpp"
 
+#include "../common/fixed_decimal.hpp"
+
 #include <stethoscope/plugin.hpp>
 
 #include <algorithm>
@@ -40,16 +42,6 @@ std::string format_ts(int64_t ts_ns) {
     return buf;
 }
 
-
-// Seconds with microsecond precision ("1.234567", "0.72"): JsonWriter's 6 significant
-// digits would round long durations.
-void seconds(JsonWriter& w, double s) {
-    char buf[32];
-    int n = std::snprintf(buf, sizeof buf, "%.6f", s);
-    while (n > 1 && buf[n - 1] == '0') --n;
-    if (n > 1 && buf[n - 1] == '.') --n;
-    w.raw(std::string_view(buf, static_cast<size_t>(n)));
-}
 
 }  // namespace
 
@@ -205,7 +197,7 @@ void SessionStall::resume(int d, int64_t now, StallEvents& out) {
     w.key("since").value(format_ts(r.stall_since_ns));
     w.key("until").value(format_ts(now));
     w.key("duration_us").value(us);
-    seconds(w.key("duration_sec"), static_cast<double>(us) / 1e6);
+    analyzers::fixed_decimal(w.key("duration_sec"), static_cast<double>(us) / 1e6);
     w.end_object();
     out.publish("flow_resumed", w);
 }
@@ -220,23 +212,30 @@ void SessionStall::write_summary(JsonWriter& w) const {
     }
     w.begin_object();
     w.key("count").value(n);
-    seconds(w.key("total_sec"), static_cast<double>(total) / 1e6);
-    seconds(w.key("longest_sec"), static_cast<double>(longest) / 1e6);
+    if (n == 0) {  // the common case, kept short: every session_closed carries it
+        w.end_object();
+        return;
+    }
+    analyzers::fixed_decimal(w.key("total_sec"), static_cast<double>(total) / 1e6);
+    analyzers::fixed_decimal(w.key("longest_sec"), static_cast<double>(longest) / 1e6);
     w.key("by_cause").begin_object();
     for (uint8_t c = 0; c < 3; ++c) w.key(cause_name(c)).value(causes[c]);
     w.end_object();
-    w.key("open").begin_array();
-    for (int d = 0; d < 2; ++d) {
-        const DirStall& r = dir[d];
-        if ((r.flags & k_stalled) == 0) continue;
-        w.begin_object();
-        w.key("direction").value(direction_name(static_cast<uint8_t>(d)));
-        w.key("cause").value(cause_name(r.cause));
-        w.key("since").value(format_ts(r.stall_since_ns));
-        seconds(w.key("duration_sec"), static_cast<double>(last_ns - r.stall_since_ns) / 1e9);
-        w.end_object();
+    if ((dir[0].flags & k_stalled) != 0 || (dir[1].flags & k_stalled) != 0) {
+        w.key("open").begin_array();
+        for (int d = 0; d < 2; ++d) {
+            const DirStall& r = dir[d];
+            if ((r.flags & k_stalled) == 0) continue;
+            w.begin_object();
+            w.key("direction").value(direction_name(static_cast<uint8_t>(d)));
+            w.key("cause").value(cause_name(r.cause));
+            w.key("since").value(format_ts(r.stall_since_ns));
+            analyzers::fixed_decimal(w.key("duration_sec"),
+                                     static_cast<double>(last_ns - r.stall_since_ns) / 1e9);
+            w.end_object();
+        }
+        w.end_array();
     }
-    w.end_array();
     const uint32_t rtt = min_rtt_us();
     w.key("min_rtt_us");
     if (rtt > 0) w.value(rtt);

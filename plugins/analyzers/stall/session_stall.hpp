@@ -70,7 +70,8 @@ struct SessionStall {
     void on_segment(const sth_segment& seg, const Thresholds& t, StallEvents& out);
     // Capture time passes.
     void on_tick(int64_t now_ns, const Thresholds& t, StallEvents& out);
-    // session_summary's "stall" value (read-only).
+    // session_summary's "stall" value (read-only): {"count": 0} when there was none, else
+    // count, total_sec, longest_sec, by_cause, open (when a stall is open), min_rtt_us.
     void write_summary(JsonWriter& w) const;
 
     uint32_t min_rtt_us() const;

@@ -42,7 +42,9 @@ void StallAnalyzer::session_packet(void* cookie, const sth_session_info& s, cons
                                    const sth_segment& seg) {
     if (cookie == nullptr) return;
     SessionEvents out(host(), s, stalls_);
-    static_cast<SessionStall*>(cookie)->on_segment(complete(seg), thresholds_, out);
+    auto* st = static_cast<SessionStall*>(cookie);
+    if (seg.struct_size >= sizeof(sth_segment)) st->on_segment(seg, thresholds_, out);  // no copy
+    else st->on_segment(complete(seg), thresholds_, out);
 }
 
 void StallAnalyzer::session_tick(void* cookie, const sth_session_info& s, int64_t now_ns,
@@ -54,7 +56,8 @@ void StallAnalyzer::session_tick(void* cookie, const sth_session_info& s, int64_
 
 void StallAnalyzer::session_summary(void* cookie, const sth_session_info&, JsonSink& sink) {
     if (cookie == nullptr) return;
-    JsonWriter w;
+    thread_local JsonWriter w;  // reused: keeps its capacity (callbacks run on workers)
+    w.clear();
     static_cast<const SessionStall*>(cookie)->write_summary(w);
     sink.put("stall", w.str());
 }

@@ -233,7 +233,7 @@ def check_stalls():
     c = closed_of(events) or {}
     expect("stall_zero_window", c, {
         "stall.count": 1, "stall.total_sec": 1.234567, "stall.longest_sec": 1.234567,
-        "stall.by_cause.zero_window": 1, "stall.by_cause.no_ack": 0, "stall.open": [],
+        "stall.by_cause.zero_window": 1, "stall.by_cause.no_ack": 0, "stall.open": None,
         "limits.responses.receiver": 1259980 / 1280000,
         "limits.responses.network": 20020 / 1280000,
     })
@@ -264,7 +264,7 @@ def check_stalls():
            "stall_rto: flow_resumed, retransmission_timeout, 720,000 us: %s" % rs)
     expect("stall_rto", closed_of(events) or {}, {
         "stall.count": 1, "stall.total_sec": 0.72, "stall.by_cause.retransmission_timeout": 1,
-        "stall.by_cause.no_ack": 0, "stall.open": [], "stall.min_rtt_us": 6000,
+        "stall.by_cause.no_ack": 0, "stall.open": None, "stall.min_rtt_us": 6000,
     })
 
     # Open at the end: data at 30,000 never ACKed; stalled from the packet at 530,000 at
