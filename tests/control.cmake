@@ -12,10 +12,19 @@ endif()
 
 # End to end: the real binary with the plugin, on loopback (no root).
 if(TARGET plugin_http)
+  find_program(PROMTOOL_PROGRAM promtool)
+  if(NOT PROMTOOL_PROGRAM)
+    set(PROMTOOL_PROGRAM "")
+    message(STATUS "promtool not found: e2e.control checks /metrics without it")
+  endif()
+  add_test(NAME e2e.control
+    COMMAND ${PYTHON3_PROGRAM} ${CMAKE_CURRENT_SOURCE_DIR}/e2e/control/control_e2e.py
+            $<TARGET_FILE:stethoscope> ${PROJECT_SOURCE_DIR}
+            ${CMAKE_CURRENT_BINARY_DIR}/e2e/control/main ${PROMTOOL_PROGRAM})
   add_test(NAME e2e.control.slow_events
     COMMAND ${PYTHON3_PROGRAM} ${CMAKE_CURRENT_SOURCE_DIR}/e2e/control/slow_events_e2e.py
             $<TARGET_FILE:stethoscope> ${CMAKE_CURRENT_BINARY_DIR}/e2e/control/slow_events)
-  set_tests_properties(e2e.control.slow_events PROPERTIES LABELS e2e TIMEOUT 300)
+  set_tests_properties(e2e.control e2e.control.slow_events PROPERTIES LABELS e2e TIMEOUT 300)
   # Live: curl <-> nginx in network namespaces watched on /events; the token off loopback.
   add_test(NAME e2e.live.control
     COMMAND ${BASH_PROGRAM} ${CMAKE_CURRENT_SOURCE_DIR}/e2e/control/control_live_e2e.sh
