@@ -15,7 +15,8 @@
 #   read      bench_floor read FILE     the libpcap read floor (pcap_next_ex loop)
 #   decode    bench_floor decode FILE   read + decode_packet + flow lookup
 #   control   stethoscope -r FILE, control-only output: filter mode, 1 worker, no output
-#             plugin, no events on stdout
+#             plugin, no analyzer, no control plane, no events on stdout (the engine)
+#   events    the same with every event written: stdout to a file on tmpfs (the event path)
 #   files     stethoscope -r FILE with the files output writing to tmpfs
 #   tcpflow   tcpflow -r FILE -o DIR on tmpfs
 # (on concurrent.pcap only read, decode and control: the point there is memory; set
@@ -28,7 +29,8 @@
 # Gbit/s and packets/s are over the packets' original lengths (what crossed the wire).
 #
 # Prints a table with the ratio of each wall time to the read floor and the issue's
-# targets: control <= 1.3x (bulk) / 2.0x (short); files <= 2x / 5x; peak RSS on short
+# targets: control <= 1.3x (bulk) / 2.0x (short); events <= 1.2x (bulk) / 2.5x (short);
+# files <= 2x / 5x; peak RSS on short
 # <= 64 MiB, on concurrent <= 1 GiB. The table is also saved to BENCH_RESULTS (default
 # CAPTURE_DIR/results.txt).
 # Exit status: 0 every target met, 3 a target missed, 1 a contender failed to run.
@@ -76,12 +78,18 @@ cleanup() { rm -rf "$scratch"; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 out_dir="$scratch/out"
+no_analyzers='"analyzers": {"mtu": {"enabled": false}, "mss": {"enabled": false},
+  "rtt-bdp": {"enabled": false}, "rates": {"enabled": false}, "stall": {"enabled": false}},
+  "control": {"enabled": false}'
 cat >"$scratch/control.json" <<EOF
-{"capture": {"mode": "filter", "workers": 1},
+{"capture": {"mode": "filter", "workers": 1}, $no_analyzers,
  "log": {"events_stdout": false}}
 EOF
+cat >"$scratch/events.json" <<EOF
+{"capture": {"mode": "filter", "workers": 1}, $no_analyzers}
+EOF
 cat >"$scratch/files.json" <<EOF
-{"capture": {"mode": "filter", "workers": 1},
+{"capture": {"mode": "filter", "workers": 1}, $no_analyzers,
  "io": {"output": {"files": {"enabled": true, "dir": "$out_dir"}}},
  "log": {"events_stdout": false}}
 EOF
@@ -93,6 +101,7 @@ set_cmd() {
         read) cmd=("$bench_floor" read "$file") ;;
         decode) cmd=("$bench_floor" decode "$file") ;;
         control) cmd=("$stethoscope" -r "$file" -c "$scratch/control.json") ;;
+        events) cmd=("$stethoscope" -r "$file" -c "$scratch/events.json") ;;
         files) cmd=("$stethoscope" -r "$file" -c "$scratch/files.json") ;;
         tcpflow) cmd=(tcpflow -r "$file" -o "$out_dir") ;;
     esac
@@ -132,7 +141,7 @@ for c in $captures; do
     read -r packets bytes <<<"$("$bench_floor" read "$file" |
         sed -n 's/.*packets=\([0-9]*\) bytes=\([0-9]*\).*/\1 \2/p')"
     echo "run_benchmarks: $c.pcap: $(stat -c %s "$file") bytes, $packets packets, $bytes wire bytes" >&2
-    contenders=(read decode control files tcpflow)
+    contenders=(read decode control events files tcpflow)
     [[ $c == concurrent && -z ${BENCH_CONCURRENT_ALL:-} ]] && contenders=(read decode control)
     declare -A best=() rss=() cpu=() failed=()
     for ((r = 1; r <= runs; r++)); do
@@ -154,7 +163,7 @@ for c in $captures; do
         done
     done
     # What stethoscope said about the file (sessions, stream and gap bytes).
-    for t in control files; do
+    for t in control events files; do
         [[ -f $scratch/$c.$t.stderr ]] || continue
         done_line=$(grep -o 'done: .*' "$scratch/$c.$t.stderr" | tail -1 || true)
         if [[ -n $done_line ]]; then
@@ -169,6 +178,8 @@ for c in $captures; do
         limit_rss=""
         case $c:$t in
             bulk:control) limit_ratio=1.3 ;;
+            bulk:events) limit_ratio=1.2 ;;
+            short:events) limit_ratio=2.5 ;;
             bulk:files) limit_ratio=2.0 ;;
             short:control | short:files)
                 [[ $t == control ]] && limit_ratio=2.0 || limit_ratio=5.0

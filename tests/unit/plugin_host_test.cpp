@@ -162,7 +162,12 @@ BOOST_AUTO_TEST_CASE(a_plugin_built_against_an_older_smaller_sdk_loads_and_runs)
     BOOST_TEST(lib->table.session_packet == nullptr);
     BOOST_TEST(lib->table.session_close == nullptr);
     BOOST_TEST(lib->table.event == nullptr);
+    // ABI 1.3 entries: NULL for an older plugin, so the host never calls them.
+    BOOST_TEST(lib->table.session_tick == nullptr);
+    BOOST_TEST(lib->table.session_icmp == nullptr);
+    BOOST_TEST(lib->table.capture_filter == nullptr);
     PluginInstance inst(lib, section("old-sdk", STH_KIND_OUTPUT, "{}"), services);
+    BOOST_TEST(inst.capture_filter().empty());
     Consumers consumers;
     consumers.add(&inst);
     std::vector<ConsumerSlot> slots;
@@ -177,10 +182,62 @@ BOOST_AUTO_TEST_CASE(a_plugin_built_against_an_older_smaller_sdk_loads_and_runs)
         sth_stream_end e{sizeof e, d, 0, {"fin", 3}, 0};
         consumers.stream_end(s, slots, e);
     }
+    // The 1.3 callbacks of the fan-out skip it: no metrics keys, no crash.
+    BOOST_TEST(!consumers.any_tick());
+    stethoscope::JsonWriter fields;
+    consumers.session_tick(s, slots, 1, fields);
+    BOOST_TEST(fields.empty());
+    sth_icmp_error icmp{};
+    icmp.struct_size = sizeof icmp;
+    consumers.session_icmp(s, slots, icmp);
     sth_event closed{sizeof closed, {"session_closed", 14}, {"{}", 2}, 9};
     consumers.session_close(s, slots, closed);  // beyond the old struct: skipped, no crash
     BOOST_TEST_REQUIRE(services.events.size() == 2u);
     BOOST_TEST(services.events[0].type == "old_sdk_end");
     BOOST_TEST(services.events[0].fields == "{\"direction\":0,\"bytes\":1000}");
     BOOST_TEST(services.events[1].fields == "{\"direction\":1,\"bytes\":300}");
+}
+
+// Run-time switches (control plane): a session takes the consumers enabled when it opens
+// and keeps them; a switched-off consumer gets no callback for sessions opened after.
+BOOST_AUTO_TEST_CASE(a_switched_off_consumer_gets_no_new_sessions) {
+    test::RecordingServices services;
+    auto lib = PluginHost::load_file(OLD_SDK_PLUGIN, STH_KIND_OUTPUT, "old-sdk");
+    PluginInstance inst(lib, section("old-sdk", STH_KIND_OUTPUT, "{}"), services);
+    Consumers consumers;
+    consumers.add(&inst);
+    BOOST_TEST(consumers.enabled("old-sdk") == 1);
+    BOOST_TEST(consumers.enabled("nope") == -1);
+    BOOST_TEST(!consumers.set_enabled("nope", false));
+    std::vector<uint8_t> data(10, 0x41);
+    auto run_session = [&](uint64_t uid, std::vector<ConsumerSlot>& slots) {
+        sth_session_info s = session_info(uid);
+        consumers.session_open(s, slots);
+        sth_stream_chunk c{sizeof c, STH_DIR_REQUESTS, 0, data.data(), data.size(), 0};
+        consumers.stream_data(s, slots, c);
+        sth_stream_end e{sizeof e, STH_DIR_REQUESTS, 10, {"fin", 3}, 0};
+        consumers.stream_end(s, slots, e);
+    };
+    std::vector<ConsumerSlot> before, after;
+    sth_session_info open_early = session_info(1);
+    consumers.session_open(open_early, before);  // opened while enabled
+    BOOST_TEST(consumers.set_enabled("old-sdk", false));
+    BOOST_TEST(consumers.enabled("old-sdk") == 0);
+    run_session(2, after);
+    BOOST_TEST(!after[0].active);
+    BOOST_TEST(after[0].delivered[STH_DIR_REQUESTS] == 0u);
+    BOOST_TEST(services.events.empty());
+    // The session that opened before the switch keeps its consumer to its end.
+    sth_stream_chunk c{sizeof c, STH_DIR_REQUESTS, 0, data.data(), data.size(), 0};
+    consumers.stream_data(open_early, before, c);
+    sth_stream_end e{sizeof e, STH_DIR_REQUESTS, 10, {"fin", 3}, 0};
+    consumers.stream_end(open_early, before, e);
+    BOOST_TEST(before[0].delivered[STH_DIR_REQUESTS] == 10u);
+    BOOST_TEST_REQUIRE(services.events.size() == 1u);
+    BOOST_TEST(services.events[0].fields == "{\"direction\":0,\"bytes\":10}");
+    BOOST_TEST(consumers.set_enabled("old-sdk", true));
+    std::vector<ConsumerSlot> again;
+    run_session(3, again);
+    BOOST_TEST(again[0].active);
+    BOOST_TEST(again[0].delivered[STH_DIR_REQUESTS] == 10u);
 }
