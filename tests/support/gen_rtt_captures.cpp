@@ -281,6 +281,14 @@ void stall_open(CaptureWriter& w) {
     for (std::uint64_t t = 130'000; t <= 1'030'000; t += 100'000) f.client(t, 100, 0, 0, 0, 65535);
 }
 
+// stall_syn: a SYN nobody answers, sent again at 1,000,000 and 3,000,000: not a stall.
+void stall_syn(CaptureWriter& w) {
+    Flow f(w);
+    TcpOptions o;
+    o.mss = 1460;
+    for (std::uint64_t t : {0ull, 1'000'000ull, 3'000'000ull}) f.pkt(true, t, -1, 0, k_syn, -1, 65535, {}, o);
+}
+
 // stall_tick: stall_zero_window's session (client port 40000) while another session
 // (client port 40001) keeps the capture clock moving: 10 B requests every 50,000 us from
 // 100,000 to 1,400,000, each ACKed 1,000 us later. Capture time now passes during the zero
@@ -332,6 +340,7 @@ int main(int argc, char** argv) {
             {"app_pause", app_pause}, {"lossy", lossy},         {"karn", karn},
             {"ts_oneway", ts_oneway}, {"stall_zero_window", stall_zero_window},
             {"stall_rto", stall_rto}, {"stall_open", stall_open}, {"stall_tick", stall_tick},
+            {"stall_syn", stall_syn},
         };
         for (const auto& [name, make] : cases) {
             CaptureWriter w(CaptureFormat::pcap);

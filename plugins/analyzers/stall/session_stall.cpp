@@ -23,6 +23,7 @@ enum Flag : uint16_t {
     k_zero = 1 << 2,      // the receiver's window is zero
     k_timed = 1 << 3,     // timed_end/timed_ns hold a segment being timed
     k_rexmit = 1 << 4,    // the oldest un-ACKed byte was sent again since the last progress
+    k_data = 1 << 5,      // d has sent payload or a FIN (an unanswered SYN is no stall)
 };
 constexpr uint8_t k_hs_syn = 1, k_hs_done = 2;
 
@@ -95,6 +96,7 @@ void SessionStall::data(const sth_segment& seg) {
     const uint32_t len = seg.payload_len + ((seg.flags & 0x02) != 0) + ((seg.flags & 0x01) != 0);
     if (len == 0) return;
     const uint32_t end = seg.seq + len;
+    if (seg.payload_len > 0 || (seg.flags & 0x01) != 0) r.flags |= k_data;
     if ((r.flags & k_valid) == 0) {
         r.una = seg.seq;
         r.nxt = seg.seq;
@@ -157,7 +159,7 @@ void SessionStall::detect(int d, int64_t now, const Thresholds& t, StallEvents& 
     const int64_t threshold = std::max(t.threshold_ns, by_rtt);
     if ((r.flags & k_zero) != 0 && now - r.zero_since_ns >= threshold)
         stall(d, k_zero_window, r.zero_since_ns, now, threshold, out);
-    else if (in_flight(d) > 0 && now - r.progress_ns >= threshold)
+    else if ((r.flags & k_data) != 0 && in_flight(d) > 0 && now - r.progress_ns >= threshold)
         stall(d, k_no_ack, r.progress_ns, now, threshold, out);
 }
 

@@ -4,7 +4,9 @@
 //   * no_ack: d has un-ACKed data (highest sequence sent beyond the highest ACK, as seen
 //     here) and the ACK has not advanced for the threshold. The clock ("since") starts at
 //     the last ACK progress, or at the packet that made data outstanding when nothing was
-//     (so an idle connection does not stall at its first new segment).
+//     (so an idle connection does not stall at its first new segment). Only once d has
+//     sent payload or a FIN: an unanswered SYN (a scan, a flood, a dead server) is not a
+//     stall.
 //   * zero_window: the receiver of d has advertised a zero window (raw field 0, RST
 //     excluded) for the threshold, whether or not d has data waiting.
 // The threshold is max(threshold_ms, min_rtt_factor x the session's min RTT). The min RTT

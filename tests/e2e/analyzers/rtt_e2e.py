@@ -281,6 +281,11 @@ def check_stalls():
            and c["stall"]["by_cause"]["no_ack"] == 1,
            "stall_open: summary reports the open stall (>= 1.0 s): %s" % c.get("stall"))
 
+    # An unanswered SYN (sent three times over 3 s) is no stall.
+    events, _, _ = run("stall_syn")
+    report(not [e for e in events if e["event"].startswith("flow_")],
+           "stall_syn: an unanswered SYN is no stall")
+
     # A threshold above the stall: nothing. A bad value: one ConfigError naming the path.
     events, _, _ = run("stall_rto", stall_cfg={"threshold_ms": 800})
     report(not stall_events(events, "flow_stalled"), "stall_rto, threshold 800 ms: no stall")
