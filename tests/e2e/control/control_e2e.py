@@ -11,15 +11,17 @@ second later moves the engine's clock past fin_grace_sec):
 Checked, field by field against the capture:
   /healthz, /sessions, /sessions/{uid}, /stats, /config, /metrics (promtool check
   metrics), errors (404, 405 with Allow, 400), every raw-session command, the refused
-  second raw session, POST /modules/files/disable (B, opened before, keeps the files
-  output; C has none and no folder), and the events: the /events NDJSON stream carries
+  second raw session, POST /modules/files/disable and (when installed) the raw session's
+  disable of the mss analyzer (B, opened before, keeps both; C has neither, and no
+  folder), and the events: the /events NDJSON stream carries
   exactly the lines of stdout in order, chunk by chunk, ending with the last chunk; the
   SSE stream ?types=session_opened,session_closed frames exactly those events; the raw
   session's event lines equal the subscribed types' lines of stdout.
 Then the limits run: 400, 414, 431, 413, a slowloris client (1 byte/s) cut with 408 after
 request_timeout_sec, an idle keep-alive closed, max_connections (503), counters of each,
 and the tool still answering; the default control plane on a taken port (one warning
-line, the capture runs on); and the config error off loopback without a token.
+line, the capture runs on); listening on [::1]; and the config error off loopback without
+a token.
 """
 import json
 import os
@@ -126,6 +128,13 @@ def main_run():
     st, hdrs, body = request(port, "GET", "/modules/files/enable")
     check(st == 405 and hdrs.get("allow") == "POST" and json.loads(body)["error"],
           "GET /modules/files/enable: 405, Allow: POST")
+    mss = "mss" in [m["name"] for m in cfg_now["modules"]]
+    if mss:  # an analyzer too, through the raw session
+        raw.command({"cmd": "disable", "module": "mss"})
+        check(raw.answer() == '{"ok":true,"cmd":"disable","module":"mss","enabled":false}',
+              "raw disable mss")
+    else:
+        print("info: analyzer mss not installed: its switch is not checked")
     st, _, body = request(port, "POST", "/modules/nope/enable")
     check(st == 404 and "error" in json.loads(body), "POST /modules/nope/enable: 404 %s" % body)
     sth.feed(b"".join(b_rest) + b"".join(recs[55740]) + clock(1_700_000_125))
@@ -135,6 +144,9 @@ def main_run():
           "B (opened before the switch) kept the files output")
     check("files" not in closed[55740].get("outputs", {}),
           "C (opened after files was disabled) has no files output: %s" % closed[55740].get("outputs"))
+    if mss:
+        check("mss" in closed[55736] and "mss" not in closed[55740],
+              "mss disabled: B (opened before) has its mss results, C has none")
     folders = sorted(d for d in os.listdir(files_dir) if os.path.isdir(os.path.join(files_dir, d)))
     check(folders == ["127.0.0.1_55734-127.0.0.1_18080", "127.0.0.1_55736-127.0.0.1_18080"],
           "files output wrote A and B, not C: %s" % folders)
@@ -375,6 +387,28 @@ def default_port_taken():
           (p.returncode, warn))
 
 
+def ipv6_listen():
+    """listen "[::1]:0": the log names [::1]:PORT and HTTP works over IPv6."""
+    try:
+        probe = socket.socket(socket.AF_INET6)
+        probe.bind(("::1", 0))
+        probe.close()
+    except OSError:
+        print("info: no IPv6 loopback here: [::1] not checked")
+        return
+    cfg = {"capture": {"input": "pcap-file", "mode": "filter", "stats_interval_sec": 0},
+           "control": {"listen": "[::1]:0"}}
+    sth = Sth(BIN, WORK, "ipv6", cfg, fifo=True)
+    port = sth.wait_port()
+    logged = "control plane listening on [::1]:%d" % port in sth.stderr()
+    sth.open_fifo()
+    sth.feed(read_pcap(PCAP)[0])
+    st, _, body = request(port, "GET", "/healthz", host="::1")
+    check(logged and st == 200 and body == '{"status":"capturing"}',
+          "listen [::1]:0: logged [::1]:%d, /healthz over IPv6 %s %s" % (port, st, body))
+    check(sth.stop() == 0, "IPv6 run: exit 0 after SIGINT")
+
+
 def config_error():
     cfg = os.path.join(WORK, "offloopback.json")
     with open(cfg, "w") as f:
@@ -391,7 +425,7 @@ def config_error():
 
 
 if __name__ == "__main__":
-    for part in (main_run, limits_run, default_port_taken, config_error):
+    for part in (main_run, limits_run, default_port_taken, ipv6_listen, config_error):
         try:
             part()
         except Exception as e:  # a crash of one part is one failure, the others still run
