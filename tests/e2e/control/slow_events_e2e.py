@@ -3,9 +3,10 @@
 
     slow_events_e2e.py STETHOSCOPE_BIN WORKDIR [SESSIONS]
 
-A crafted capture of SESSIONS (default 6000) complete sessions is read at full speed
-(through a FIFO, so the client is connected before the first packet) while one /events
-client, with a 4 KiB receive buffer, never reads. control.max_pending_bytes is 64 KiB.
+A crafted capture of SESSIONS complete sessions (default 12000: about 12 MB of events,
+more than the kernel's socket buffers (tcp_wmem up to 4 MiB) and max_pending_bytes
+together) is read at full speed (through a FIFO, so the client is connected before the
+first packet) while one /events client, with a 4 KiB receive buffer, never reads. control.max_pending_bytes is 64 KiB.
 Checked: the run ends by itself (exit 0, bounded time); the engine dropped nothing (final
 capture_stats: every session opened and closed, events_dropped 0, no queue drop) and
 stdout has every session_closed; the client was cut off (the server closed it) and that
@@ -24,7 +25,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ctl_lib import Sth, check, craft_sessions, finish  # noqa: E402
 
 BIN, WORK = sys.argv[1], sys.argv[2]
-N = int(sys.argv[3]) if len(sys.argv) > 3 else 6000
+N = int(sys.argv[3]) if len(sys.argv) > 3 else 12000
 os.makedirs(WORK, exist_ok=True)
 pcap = os.path.join(WORK, "many.pcap")
 req, resp = craft_sessions(pcap, N)
