@@ -63,6 +63,7 @@ void Connection::process() {
 
 void Connection::process_http() {
     while (mode_ == Mode::http && !close_after_write_ && !in_.empty()) {
+        if (pending_ > srv_.config.max_pending_bytes) return cut_flood();
         auto r = reader_.feed(in_);
         in_.erase(0, r.consumed);
         if (r.state == RequestReader::State::need_more) return;
@@ -112,6 +113,7 @@ void Connection::become_raw() {
 
 void Connection::process_raw() {
     while (mode_ == Mode::raw && !close_after_write_) {
+        if (pending_ > srv_.config.max_pending_bytes) return cut_flood();
         size_t nl = in_.find('\n');
         if (nl == std::string::npos) {
             if (in_.size() > srv_.config.max_request_line) {
@@ -201,6 +203,13 @@ void Connection::cut(size_t incoming) {
     srv_.counters.clients_dropped.add();
     srv_.counters.events_dropped.add(events);
     srv_.counters.dropped_bytes.add(bytes);
+    close();
+}
+
+// A client that sends requests (or commands) without reading the answers: closed once
+// max_pending_bytes of answers wait for it, so it cannot grow the queue without bound.
+void Connection::cut_flood() {
+    srv_.counters.requests_rejected.add();
     close();
 }
 

@@ -122,6 +122,7 @@ private:
     void on_write(error_code ec);
     void linger();
     void cut(size_t incoming);
+    void cut_flood();
 
     Server::Impl& srv_;
     tcp::socket sock_;

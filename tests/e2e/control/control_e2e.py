@@ -18,7 +18,8 @@ Checked, field by field against the capture:
   SSE stream ?types=session_opened,session_closed frames exactly those events; the raw
   session's event lines equal the subscribed types' lines of stdout.
 Then the limits run: 400, 414, 431, 413, a slowloris client (1 byte/s) cut with 408 after
-request_timeout_sec, an idle keep-alive closed, max_connections (503), counters of each,
+request_timeout_sec, an idle keep-alive closed, max_connections (503), a client pipelining
+requests without reading the answers closed, counters of each,
 and the tool still answering; the default control plane on a taken port (one warning
 line, the capture runs on); listening on [::1]; and the config error off loopback without
 a token.
@@ -298,6 +299,7 @@ def check_events(sth, ev_all, ev_closed, ev_sse, raw):
 def limits_run():
     cfg = {"capture": {"input": "pcap-file", "mode": "filter", "stats_interval_sec": 0},
            "control": {"listen": "127.0.0.1:0", "request_timeout_sec": 1.5, "max_connections": 4,
+                       "max_pending_bytes": 65536,
                        "max_request_line": 256, "max_header_bytes": 1024, "max_body_bytes": 100}}
     sth = Sth(BIN, WORK, "limits", cfg, fifo=True)
     port = sth.wait_port()
@@ -353,10 +355,23 @@ def limits_run():
         h.close()
     st = wait_for(lambda: request(port, "GET", "/stats")[0] == 200, 5, 0.1)
     check(st, "after the limit: served again")
+    # Requests pipelined by a client that never reads the answers: closed, not queued forever.
+    flood = socket.socket()
+    flood.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    flood.connect(("127.0.0.1", port))
+    flood.settimeout(10)
+    sent = 0
+    try:
+        for sent in range(1, 100001):
+            flood.sendall(b"GET /config HTTP/1.1\r\n\r\n")
+    except OSError:
+        pass
+    flood.close()
+    check(sent < 100000, "a client pipelining requests without reading is closed (after %d requests)" % sent)
     _, stats = get_json(port, "/stats")
     c = stats["counters"]
-    check(c.get("http.requests_rejected") == 5 and c.get("http.connections_refused") == 1,
-          "counters: requests_rejected %s (want 5), connections_refused %s (want 1)" %
+    check(c.get("http.requests_rejected") == 6 and c.get("http.connections_refused") == 1,
+          "counters: requests_rejected %s (want 6), connections_refused %s (want 1)" %
           (c.get("http.requests_rejected"), c.get("http.connections_refused")))
     raw = RawSession(port)
     raw.send(b"x" * 300)
