@@ -26,7 +26,8 @@ done
 
 live_origin_up
 cat >"$LIVE_WORK/read.json" <<EOF
-{"capture": {"mode": "filter"}, "control": {"enabled": false}}
+{"capture": {"mode": "filter"}, "control": {"enabled": false},
+ "analyzers": {"rtt-bdp": {"enabled": false}, "stall": {"enabled": false}}}
 EOF
 
 # tshark_max FILE FILTER FIELD: the largest value of FIELD over packets matching FILTER.
