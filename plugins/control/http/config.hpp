@@ -3,9 +3,12 @@
 //   token                string  none              bearer token every request must carry
 //   token_file           string  none              file holding the token (one line)
 //   max_pending_bytes    integer 4194304           bytes queued per /events client (or the
-//                                                  raw session) before it is cut off
+//                                                  raw session) before it is cut off; also
+//                                                  the answers a pipelining client may leave
+//                                                  unread before it is closed
 //   max_connections      integer 64                open connections; beyond it: 503, closed
 //   max_request_line     integer 8192              bytes of the request line (414 beyond)
+//                                                  and of one raw-session command line
 //   max_header_bytes     integer 16384             bytes of the header block (431 beyond)
 //   max_body_bytes       integer 65536             bytes of a request body (413 beyond)
 //   request_timeout_sec  number  10                time to receive a whole request, and an

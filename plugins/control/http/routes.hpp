@@ -3,7 +3,11 @@
 //
 // route(request, host, token) answers every request except the body of GET /events, which
 // it only accepts (Response::stream set, with the filter and framing); the server then
-// keeps the connection as an event stream. Every error body is {"error":"..."}.
+// keeps the connection as an event stream. Routes: GET /events[?types=a,b], /sessions,
+// /sessions/{uid}, /stats, /config, /modules, /healthz, /metrics; POST
+// /modules/{name}/enable|disable. With a token, every request needs
+// "Authorization: Bearer <token>" (401 otherwise). Every error body is {"error":"..."};
+// request text echoed in one is escaped to printable ASCII.
 //
 // Thread: these functions run on the plugin's Asio thread; HostView's methods must be
 // callable from it (the host's snapshot calls are callable from any thread).

@@ -6,7 +6,8 @@
 A crafted capture of SESSIONS complete sessions (default 12000: about 12 MB of events,
 more than the kernel's socket buffers (tcp_wmem up to 4 MiB) and max_pending_bytes
 together) is read at full speed (through a FIFO, so the client is connected before the
-first packet) while one /events client, with a 4 KiB receive buffer, never reads. control.max_pending_bytes is 64 KiB.
+first packet) while one /events client, with a 4 KiB receive buffer, never reads;
+control.max_pending_bytes is 64 KiB.
 Checked: the run ends by itself (exit 0, bounded time); the engine dropped nothing (final
 capture_stats: every session opened and closed, events_dropped 0, no queue drop) and
 stdout has every session_closed; the client was cut off (the server closed it) and that
