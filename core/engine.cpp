@@ -20,6 +20,7 @@ constexpr int64_t k_ns = 1000000000;
 constexpr int64_t k_tick_ns = k_ns / 4;  // session_tick period (capture time)
 
 std::atomic<uint64_t> g_next_uid{1};
+thread_local int64_t t_engine_clock = 0;  // see engine_clock_of_this_thread
 
 sth_endpoint endpoint_of(const FlowKey& k, bool side_a) {
     sth_endpoint e{};
@@ -33,6 +34,8 @@ bool same_ip(const sth_endpoint& e, const std::array<uint8_t, 16>& addr, uint8_t
     return e.family == family && std::memcmp(e.addr, addr.data(), family == 6 ? 16 : 4) == 0;
 }
 }  // namespace
+
+int64_t engine_clock_of_this_thread() { return t_engine_clock; }
 
 uint64_t flow_hash_seed() {
     static const uint64_t seed = [] {
@@ -190,6 +193,7 @@ void Engine::process_decoded(const sth_packet& packet, const DecodedPacket& p, D
     stats_.bytes += packet.len;
     int64_t ts = packet.ts_ns;
     if (ts > now_) now_ = ts;
+    t_engine_clock = now_;
     ++stats_.decode[static_cast<size_t>(st)];
     if (snapshot_wanted_.load(std::memory_order_relaxed)) serve_snapshot();
     if (st == DecodeStatus::icmp_error) handle_icmp(p, ts);
@@ -472,6 +476,7 @@ void Engine::tick_sessions(int64_t now) {
     if (!consumers_.any_tick()) return;
     JsonWriter fields;
     for (Session* s = lru_head_; s != nullptr; s = s->lru_next) {
+        if (s->closing) continue;  // both FINs done: only the grace period is left
         fields.clear();
         consumers_.session_tick(s->info, s->slots, now, fields);
         if (!fields.empty() && bus_.has_listeners())
@@ -556,6 +561,7 @@ void Engine::expire(int64_t now) {
 void Engine::advance_clock(int64_t now_ns) {
     if (snapshot_wanted_.load(std::memory_order_relaxed)) serve_snapshot();
     if (now_ns > now_) now_ = now_ns;
+    t_engine_clock = now_;
     if (now_ >= next_expiry_check_) expire(now_);
 }
 

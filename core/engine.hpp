@@ -77,6 +77,11 @@ struct SnapshotRequest {
     bool done = false;
 };
 
+// The capture-time clock of the engine that runs on the calling thread (0 on a thread
+// that drives no engine): an event a plugin publishes from a session callback or tick is
+// stamped with its own worker's time, not another worker's.
+int64_t engine_clock_of_this_thread();
+
 class Engine {
 public:
     Engine(EngineConfig config, Consumers& consumers, EventBus& bus);

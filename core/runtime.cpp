@@ -327,8 +327,10 @@ std::string Runtime::set_module_enabled(std::string_view name, bool enabled) {
 void Runtime::publish(std::string_view origin, std::string_view type, std::string_view fields_json,
                       const sth_session_info* session) {
     JsonWriter w;
-    const int64_t last = last_ts_.load(std::memory_order_relaxed);
-    begin_event(w, last != 0 ? last : wall_clock_ns(), type, session);
+    // From a worker (a session callback or tick): that worker's clock; else the input's.
+    int64_t ts = engine_clock_of_this_thread();
+    if (ts == 0) ts = last_ts_.load(std::memory_order_relaxed);
+    begin_event(w, ts != 0 ? ts : wall_clock_ns(), type, session);
     w.key("origin").value(origin);
     w.members_of(fields_json);
     w.end_object();

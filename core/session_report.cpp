@@ -139,7 +139,7 @@ std::string session_opened_event(Session& s, const SynOptions& opener, bool open
 }
 
 std::string session_closed_event(Session& s, Consumers& consumers) {
-    JsonWriter w;
+    JsonWriter w(consumers.size() > 2 ? 4096 : 1024);  // analyzers' summaries make it large
     begin_event(w, s.close_ts, "session_closed", &s.info);
     w.key("reason").value(s.close_reason != nullptr ? s.close_reason : "unknown");
     write_record_body(w, s, consumers);

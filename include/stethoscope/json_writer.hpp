@@ -16,6 +16,7 @@
 #include <charconv>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -28,14 +29,29 @@ public:
     JsonWriter& begin_array() { comma(); out_ += '['; first_ = true; return *this; }
     JsonWriter& end_array() { out_ += ']'; first_ = false; return *this; }
     JsonWriter& key(std::string_view k) {
-        comma();
-        quoted(k);
-        out_ += ':';
+        if (!plain(k)) {
+            comma();
+            quoted(k);
+            out_ += ':';
+            first_ = true;
+            return *this;
+        }
+        // The common case in one append: [,]"key":
+        const size_t n = out_.size();
+        out_.resize(n + k.size() + 4);
+        char* p = out_.data() + n;
+        if (!first_) *p++ = ',';
+        *p++ = '"';
+        std::memcpy(p, k.data(), k.size());
+        p += k.size();
+        *p++ = '"';
+        *p++ = ':';
+        out_.resize(static_cast<size_t>(p - out_.data()));
         first_ = true;  // the value follows without a comma
         return *this;
     }
-    // Reserves room for a typical event.
-    JsonWriter() { out_.reserve(512); }
+    // Reserves room for a typical event (or `reserve` bytes).
+    explicit JsonWriter(size_t reserve = 512) { out_.reserve(reserve); }
     JsonWriter& value(std::string_view s) { comma(); quoted(s); return *this; }
     JsonWriter& value(const char* s) { return value(std::string_view(s)); }
     JsonWriter& value(bool b) { comma(); out_ += b ? "true" : "false"; return *this; }
