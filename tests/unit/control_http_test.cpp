@@ -365,6 +365,17 @@ BOOST_AUTO_TEST_CASE(event_framing_and_responses) {
     BOOST_TEST(sse.head + json + sse.tail == "22\r\nevent: gap\ndata: {\"event\":\"gap\"}\n\n\r\n");
     auto raw = ctl::frame_event(ctl::Framing::ndjson, false, "gap", json.size());
     BOOST_TEST(raw.head + json + raw.tail == json + "\n");
+    ctl::Response events;
+    events.content_type = "application/x-ndjson";
+    BOOST_TEST(ctl::stream_head(events, true) ==
+               "HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\nCache-Control: no-cache\r\n"
+               "Transfer-Encoding: chunked\r\n\r\n");
+    BOOST_TEST(ctl::stream_head(events, false) ==
+               "HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\nCache-Control: no-cache\r\n"
+               "Connection: close\r\n\r\n");
+    ctl::RequestReader rd({});
+    BOOST_TEST((rd.feed("GET /events HTTP/1.0\r\n\r\n").state == ctl::RequestReader::State::done));
+    BOOST_TEST(rd.take().http10);
     auto resp = ctl::error_response(404, "x");
     BOOST_TEST(ctl::serialize_response(resp, false) ==
                "HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: 13\r\n"

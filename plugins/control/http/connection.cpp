@@ -71,7 +71,7 @@ void Connection::process_http() {
         Request req = reader_.take();
         bool keep_alive = reader_.keep_alive() && !srv_.stopping;
         Response resp = route(req, srv_.host, srv_.config.token);
-        if (resp.stream) return become_events(std::move(resp));
+        if (resp.stream) return become_events(std::move(resp), !req.http10);
         send(serialize_response(resp, keep_alive));
         write();
         if (!keep_alive) {
@@ -82,14 +82,14 @@ void Connection::process_http() {
     }
 }
 
-void Connection::become_events(Response r) {
+void Connection::become_events(Response r, bool chunked) {
     timer_.cancel();
     mode_ = Mode::events;
     in_.clear();
     framing_ = r.framing;
-    chunked_ = true;
+    chunked_ = chunked;
     filter_ = std::move(r.filter);
-    send(stream_head(r));
+    send(stream_head(r, chunked));
     write();
     srv_.add_stream(this);
 }
@@ -259,7 +259,7 @@ void Connection::linger() {
 
 void Connection::finish() {
     if (mode_ == Mode::events) {
-        send(std::string(k_last_chunk));
+        if (chunked_) send(std::string(k_last_chunk));
     } else if (mode_ != Mode::raw) {
         return close();
     }

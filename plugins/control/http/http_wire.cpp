@@ -79,6 +79,7 @@ Request RequestReader::take() {
         req.authorization = std::string(it->value());
     if (auto it = m.find(http::field::accept); it != m.end()) req.accept = std::string(it->value());
     req.body = m.body();
+    req.http10 = m.version() < 11;
     keep_alive_ = m.keep_alive();
     parser_->p.reset();
     line_seen_ = false;
@@ -97,9 +98,10 @@ std::string serialize_response(const Response& r, bool keep_alive) {
     return out;
 }
 
-std::string stream_head(const Response& r) {
+std::string stream_head(const Response& r, bool chunked) {
     std::string out = "HTTP/1.1 200 OK\r\nContent-Type: " + r.content_type + "\r\n";
-    out += "Cache-Control: no-cache\r\nTransfer-Encoding: chunked\r\n";
+    out += chunked ? "Cache-Control: no-cache\r\nTransfer-Encoding: chunked\r\n"
+                   : "Cache-Control: no-cache\r\nConnection: close\r\n";
     if (r.framing == Framing::sse) out += "X-Accel-Buffering: no\r\n";
     out += "\r\n";
     return out;

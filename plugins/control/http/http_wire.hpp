@@ -57,8 +57,9 @@ private:
 
 // A whole response with Content-Length; "Connection: close" unless keep_alive.
 std::string serialize_response(const Response& r, bool keep_alive);
-// The head of an event stream (chunked, no-cache).
-std::string stream_head(const Response& r);
+// The head of an event stream: chunked, or for an HTTP/1.0 client delimited by the
+// connection's close; no-cache.
+std::string stream_head(const Response& r, bool chunked);
 // One event as an HTTP chunk's pieces: head (chunk size line and the SSE prefix) and
 // tail (the framing's end and the chunk's CRLF); the event JSON goes between them.
 struct Framed {

@@ -43,6 +43,7 @@ struct Request {
     std::string authorization;
     std::string accept;
     std::string body;
+    bool http10 = false;  // an HTTP/1.0 request: no chunked encoding in the answer
 };
 
 // How an /events stream is framed.

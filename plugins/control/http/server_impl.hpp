@@ -110,7 +110,7 @@ private:
     void process_http();
     void process_raw();
     void command(std::string_view line);
-    void become_events(Response r);
+    void become_events(Response r, bool chunked);
     void become_raw();
     void reject(unsigned status, const std::string& message);
     void arm_timer(std::chrono::steady_clock::duration d);

@@ -16,7 +16,8 @@ Checked, field by field against the capture:
   folder), and the events: the /events NDJSON stream carries
   exactly the lines of stdout in order, chunk by chunk, ending with the last chunk; the
   SSE stream ?types=session_opened,session_closed frames exactly those events; the raw
-  session's event lines equal the subscribed types' lines of stdout.
+  session's event lines equal the subscribed types' lines of stdout; an HTTP/1.0 client
+  gets them unchunked until the close.
 Then the limits run: 400, 414, 431, 413, a slowloris client (1 byte/s) cut with 408 after
 request_timeout_sec, an idle keep-alive closed, max_connections (503), a client pipelining
 requests without reading the answers closed, counters of each,
@@ -33,7 +34,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ctl_lib import (ACK, FIN, RST, EventStream, RawSession, Sth, check, finish,  # noqa: E402
+from ctl_lib import (FIN, RST, EventStream, LineSocket, RawSession, Sth, check, finish,  # noqa: E402
                      get_json, raw_exchange, read_pcap, request, tcp_info, wait_for)
 
 BIN, SRC, WORK = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -99,6 +100,8 @@ def main_run():
     ev_all = EventStream(port)
     ev_closed = EventStream(port, "?types=session_closed")
     ev_sse = EventStream(port, "?types=session_opened,session_closed", sse=True)
+    old_client = LineSocket(port)  # HTTP/1.0: no chunked encoding, the stream ends at close
+    old_client.send(b"GET /events?types=session_closed HTTP/1.0\r\n\r\n")
     raw = RawSession(port)
     raw.command({"cmd": "subscribe", "types": ["session_opened", "session_closed"]})
     check(raw.answer() == '{"ok":true,"cmd":"subscribe","types":["session_opened","session_closed"]}',
@@ -159,6 +162,13 @@ def main_run():
     rc = sth.wait(30)
     check(rc == 0, "exit code 0 at the end of the FIFO (%s)" % rc)
     check_events(sth, ev_all, ev_closed, ev_sse, raw)
+    rest = b""
+    while (d := old_client.sock.recv(65536)):
+        rest += d
+    want = "".join(l for l in open(sth.stdout_path) if '"event":"session_closed"' in l).encode()
+    head, _, body = (old_client.buf + rest).partition(b"\r\n\r\n")
+    check(b"Transfer-Encoding" not in head and b"Connection: close" in head and body == want,
+          "HTTP/1.0 /events: not chunked, the 3 session_closed lines, then closed")
     for port_, (req, resp) in ((p, stream_bytes(recs[p], p)) for p in PORTS):
         e = closed[port_]
         check(e["requests"]["bytes"] == req and e["responses"]["bytes"] == resp,
