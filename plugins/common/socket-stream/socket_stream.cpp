@@ -1,15 +1,12 @@
 #include "socket_stream.hpp"
 
 #include <boost/asio/post.hpp>
-#include <boost/json/serialize.hpp>
-#include <boost/json/string_view.hpp>
 
 #include <cstring>
 
 namespace stethoscope::sockstream {
 
 namespace {
-constexpr const char* k_dir[2] = {"requests", "responses"};
 // A queued buffer grows by appending small chunks up to this size: one write call (and
 // one allocation) per many segments.
 constexpr size_t k_coalesce = 64 * 1024;
@@ -26,10 +23,6 @@ std::string to_string(const tcp::endpoint& e) {
     std::string host = a.to_string();
     if (a.is_v6()) host = "[" + host + "]";
     return host + ":" + std::to_string(e.port());
-}
-
-std::string json_quote(std::string_view s) {
-    return boost::json::serialize(boost::json::string_view(s.data(), s.size()));
 }
 
 SocketStream::SocketStream(Context& ctx, const sth_session_info& info, uint8_t direction,
@@ -54,10 +47,12 @@ SocketStream::~SocketStream() {
     ctx_.counters[dir_].dropped_segments.add(segs);
 }
 
-std::string SocketStream::event_fields(std::string_view extra) const {
-    std::string f = "{\"output\":" + json_quote(ctx_.output) + ",\"direction\":\"" + k_dir[dir_] + "\"";
-    if (!extra.empty()) f += "," + std::string(extra);
-    return f + "}";
+JsonWriter SocketStream::event_fields() const {
+    JsonWriter w;
+    w.begin_object();
+    w.key("output").value(ctx_.output);
+    w.key("direction").value(direction_name(dir_));
+    return w;
 }
 
 void SocketStream::publish(const std::vector<std::string>& events) {
@@ -81,12 +76,14 @@ void SocketStream::drop_locked(uint64_t bytes, uint64_t segments, std::string_vi
     ++episodes_;
     ctx_.counters[dir_].overflows.add();
     uint64_t limit = state_ == State::open ? limits_.queue_bytes : limits_.hold_bytes;
-    events.push_back("output_overflow\n" +
-                     event_fields("\"reason\":" + json_quote(reason) +
-                                  ",\"queued_bytes\":" + std::to_string(queued_bytes_) +
-                                  ",\"limit_bytes\":" + std::to_string(limit) +
-                                  ",\"dropped_bytes\":" + std::to_string(dropped_) +
-                                  ",\"dropped_segments\":" + std::to_string(dropped_segments_)));
+    JsonWriter w = event_fields();
+    w.key("reason").value(reason);
+    w.key("queued_bytes").value(queued_bytes_);
+    w.key("limit_bytes").value(limit);
+    w.key("dropped_bytes").value(dropped_);
+    w.key("dropped_segments").value(dropped_segments_);
+    w.end_object();
+    events.push_back("output_overflow\n" + w.str());
 }
 
 void SocketStream::fail_locked(std::string_view reason, std::string_view detail,
@@ -97,11 +94,13 @@ void SocketStream::fail_locked(std::string_view reason, std::string_view detail,
     error_ = reason;
     error_detail_ = detail;
     ctx_.counters[dir_].failures.add();
-    std::string extra = "\"error\":" + json_quote(reason);
-    if (!detail.empty()) extra += ",\"detail\":" + json_quote(detail);
-    if (!peer_.empty()) extra += ",\"peer\":" + json_quote(peer_);
-    extra += ",\"queued_bytes\":" + std::to_string(queued_bytes_);
-    events.push_back("output_error\n" + event_fields(extra));
+    JsonWriter w = event_fields();
+    w.key("error").value(reason);
+    if (!detail.empty()) w.key("detail").value(detail);
+    if (!peer_.empty()) w.key("peer").value(peer_);
+    w.key("queued_bytes").value(queued_bytes_);
+    w.end_object();
+    events.push_back("output_error\n" + w.str());
     in_episode_ = false;  // a failure starts its own episode
     drop_queue_locked(writing_, reason, events);
     room_.notify_all();
@@ -247,17 +246,20 @@ bool SocketStream::pending() {
 
 std::string SocketStream::summary_json() {
     std::lock_guard<std::mutex> lock(mutex_);
-    std::string s = "{\"reassembled\":" + std::to_string(reassembled_) +
-                    ",\"delivered\":" + std::to_string(delivered_) +
-                    ",\"dropped\":" + std::to_string(dropped_) +
-                    ",\"dropped_segments\":" + std::to_string(dropped_segments_) +
-                    ",\"overflow_episodes\":" + std::to_string(episodes_);
+    JsonWriter w;
+    w.begin_object();
+    w.key("reassembled").value(reassembled_);
+    w.key("delivered").value(delivered_);
+    w.key("dropped").value(dropped_);
+    w.key("dropped_segments").value(dropped_segments_);
+    w.key("overflow_episodes").value(episodes_);
     if (queued_bytes_ > 0)  // only when the host did not wait for the stream
-        s += ",\"queued\":" + std::to_string(queued_bytes_);
-    if (!peer_.empty()) s += ",\"peer\":" + json_quote(peer_);
-    s += ",\"peer_bytes\":" + std::to_string(peer_bytes_);
-    if (state_ == State::failed) s += ",\"error\":" + json_quote(error_);
-    return s + "}";
+        w.key("queued").value(queued_bytes_);
+    if (!peer_.empty()) w.key("peer").value(peer_);
+    w.key("peer_bytes").value(peer_bytes_);
+    if (state_ == State::failed) w.key("error").value(error_);
+    w.end_object();
+    return w.take();
 }
 
 void SocketStream::kick_locked() {

@@ -24,6 +24,7 @@
 // every socket operation on the io_context's thread(s). One mutex per stream.
 #pragma once
 
+#include <stethoscope/json_writer.hpp>
 #include <stethoscope/plugin.hpp>
 
 #include <boost/asio/io_context.hpp>
@@ -72,9 +73,8 @@ struct DirectionCounters {
 struct Context {
     Context(const Host& h, asio::io_context& i, std::string name, uint64_t total_limit)
         : host(h), io(i), output(std::move(name)), total_queue_limit(total_limit) {
-        const char* dirs[2] = {"requests", "responses"};
-        for (int d = 0; d < 2; ++d) {
-            std::string p = dirs[d];
+        for (uint8_t d = 0; d < 2; ++d) {
+            std::string p = direction_name(d);
             counters[d] = DirectionCounters{host.counter(p + ".reassembled_bytes"),
                                             host.counter(p + ".delivered_bytes"),
                                             host.counter(p + ".dropped_bytes"),
@@ -95,8 +95,6 @@ struct Context {
 
 // "ip:port" ("[v6]:port") of an endpoint.
 std::string to_string(const tcp::endpoint& e);
-// A JSON string literal (quoted, escaped; Boost.JSON).
-std::string json_quote(std::string_view s);
 
 class SocketStream : public std::enable_shared_from_this<SocketStream> {
 public:
@@ -144,7 +142,8 @@ private:
                      std::vector<std::string>& events);
     void check_timeouts_locked(std::vector<std::string>& events);
     void publish(const std::vector<std::string>& events);  // outside the lock
-    std::string event_fields(std::string_view extra) const;
+    // An event's fields begun: {"output":..,"direction":.. (the caller adds its own, closes).
+    JsonWriter event_fields() const;
 
     Context& ctx_;
     sth_session_info info_;
@@ -196,9 +195,8 @@ struct StreamPair {
         return any;
     }
     void summary(JsonSink& sink) {
-        const char* keys[2] = {"requests", "responses"};
-        for (int d = 0; d < 2; ++d)
-            if (stream[d]) sink.put(keys[d], stream[d]->summary_json());
+        for (uint8_t d = 0; d < 2; ++d)
+            if (stream[d]) sink.put(direction_name(d), stream[d]->summary_json());
     }
 };
 

@@ -17,11 +17,11 @@ Config parse_config(std::string_view json, std::string_view path) {
     auto root = config::parse_section(json, path);
     config::Section s(root, std::string(path));
     Config c;
-    const char* keys[2] = {"requests", "responses"};
-    for (int d = 0; d < 2; ++d) {
-        if (!s.has(keys[d])) continue;
-        std::string text = s.string(keys[d], "", false);
-        auto hp = sockstream::parse_host_port(text, s.path(keys[d]));
+    for (uint8_t d = 0; d < 2; ++d) {
+        const char* key = direction_name(d);
+        if (!s.has(key)) continue;
+        std::string text = s.string(key, "", false);
+        auto hp = sockstream::parse_host_port(text, s.path(key));
         c.target[d] = Target{hp.text, hp.host, hp.port};
     }
     if (!c.target[0] && !c.target[1])
@@ -73,14 +73,13 @@ ConnectorOutput::~ConnectorOutput() { stop(); }
 
 void ConnectorOutput::start() {
     tcp::resolver resolver(io());
-    const char* keys[2] = {"requests", "responses"};
-    for (int d = 0; d < 2; ++d) {
+    for (uint8_t d = 0; d < 2; ++d) {
         if (!config_.target[d]) continue;
         boost::system::error_code ec;
         auto results = resolver.resolve(config_.target[d]->host,
                                         std::to_string(config_.target[d]->port), ec);
         if (ec || results.empty())
-            throw std::runtime_error(std::string(host_.config_path()) + "." + keys[d] +
+            throw std::runtime_error(std::string(host_.config_path()) + "." + direction_name(d) +
                                      ": cannot resolve " + config_.target[d]->host + ": " +
                                      (ec ? ec.message() : "no address"));
         endpoint_[d] = results.begin()->endpoint();
@@ -158,18 +157,20 @@ void ConnectorOutput::connect(std::shared_ptr<sockstream::SocketStream> stream, 
         connects_.add();
         boost::system::error_code ignored;
         std::string local = sockstream::to_string(socket->local_endpoint(ignored));
-        std::string fields = "{\"output\":" + sockstream::json_quote(ctx().output) +
-                             ",\"direction\":\"" + (dir == 0 ? "requests" : "responses") +
-                             "\",\"target\":" + sockstream::json_quote(t.text) +
-                             ",\"local\":" + sockstream::json_quote(local);
+        JsonWriter w;
+        w.begin_object();
+        w.key("output").value(ctx().output);
+        w.key("direction").value(direction_name(static_cast<uint8_t>(dir)));
+        w.key("target").value(t.text);
+        w.key("local").value(local);
         if (config_.bind_client_port) {
-            fields += std::string(",\"client_port_bound\":") + (bound ? "true" : "false");
+            w.key("client_port_bound").value(bound);
             if (!bind_port || !bind_error.empty())
-                fields += ",\"bind_error\":" +
-                          sockstream::json_quote(bind_error.empty() ? "port in use towards the target" : bind_error);
+                w.key("bind_error").value(bind_error.empty() ? "port in use towards the target"
+                                                             : std::string_view(bind_error));
         }
-        fields += "}";
-        host_.publish("output_connected", fields, &stream->info());
+        w.end_object();
+        host_.publish("output_connected", w.str(), &stream->info());
         stream->attach(std::move(*socket), t.text);
     });
 }

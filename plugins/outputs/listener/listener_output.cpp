@@ -24,7 +24,6 @@ bool peer_gone(tcp::socket& socket) {
     ssize_t n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
     return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
 }
-const char* const k_dir[2] = {"requests", "responses"};
 }  // namespace
 
 Config parse_config(std::string_view json, std::string_view path) {
@@ -101,7 +100,8 @@ void ListenerOutput::start() {
             if (!ec) a->bind(ep, ec);
             if (!ec) a->listen(asio::socket_base::max_listen_connections, ec);
             if (ec)
-                throw std::runtime_error(std::string(host_.config_path()) + "." + k_dir[d] +
+                throw std::runtime_error(std::string(host_.config_path()) + "." +
+                                         direction_name(static_cast<uint8_t>(d)) +
                                          "_port: cannot listen on " + sockstream::to_string(ep) +
                                          ": " + ec.message());
             shared_[d] = std::move(a);
@@ -157,7 +157,7 @@ void ListenerOutput::accept_shared(int dir) {
                     } else {
                         parked_rejected_.add();
                         host_.warn(std::string("listener: too many consumers waiting on the ") +
-                                   k_dir[dir] + " port; one closed");
+                                   direction_name(static_cast<uint8_t>(dir)) + " port; one closed");
                     }
                 }
             }
@@ -171,11 +171,14 @@ void ListenerOutput::claim(StreamPtr stream, tcp::socket socket, const char* how
     boost::system::error_code ec;
     std::string peer = sockstream::to_string(socket.remote_endpoint(ec));
     claims_.add();
-    host_.publish("output_connected",
-                  "{\"output\":" + sockstream::json_quote(ctx().output) + ",\"direction\":\"" +
-                      k_dir[stream->direction()] + "\",\"peer\":" + sockstream::json_quote(peer) +
-                      ",\"claimed_by\":\"" + how + "\"}",
-                  &stream->info());
+    JsonWriter w;
+    w.begin_object();
+    w.key("output").value(ctx().output);
+    w.key("direction").value(direction_name(stream->direction()));
+    w.key("peer").value(peer);
+    w.key("claimed_by").value(how);
+    w.end_object();
+    host_.publish("output_connected", w.str(), &stream->info());
     stream->attach(std::move(socket), peer);
 }
 
@@ -277,17 +280,20 @@ void ListenerOutput::accept_session(std::shared_ptr<tcp::acceptor> acceptor, Str
 void ListenerOutput::session_opened_fields(void* cookie, const sth_session_info& s, JsonSink& sink) {
     auto* session = static_cast<Session*>(pair(cookie));
     if (session == nullptr) return;
-    std::string v;
-    if (config_.range_first == 0)
-        v = "{\"requests_port\":" + std::to_string(config_.port[0]) +
-            ",\"responses_port\":" + std::to_string(config_.port[1]) +
-            ",\"claim_source_port\":" + std::to_string(s.session_id) + "}";
-    else if (session->no_ports)
-        v = "{\"error\":\"no_ports\"}";
-    else
-        v = "{\"requests_port\":" + std::to_string(session->first_port) +
-            ",\"responses_port\":" + std::to_string(session->first_port + 1) + "}";
-    sink.put(ctx().output, v);
+    JsonWriter w(96);
+    w.begin_object();
+    if (config_.range_first == 0) {
+        w.key("requests_port").value(uint32_t{config_.port[0]});
+        w.key("responses_port").value(uint32_t{config_.port[1]});
+        w.key("claim_source_port").value(uint32_t{s.session_id});
+    } else if (session->no_ports) {
+        w.key("error").value("no_ports");
+    } else {
+        w.key("requests_port").value(uint32_t{session->first_port});
+        w.key("responses_port").value(uint32_t{session->first_port} + 1);
+    }
+    w.end_object();
+    sink.put(ctx().output, w.str());
 }
 
 void ListenerOutput::session_close(void* cookie, const sth_session_info&, const sth_event&) {

@@ -3,7 +3,9 @@
 // "label" (string), is copied into every event it publishes.
 //
 // It deliberately needs nothing but the SDK headers (no Boost): its config is parsed
-// by hand — a real plugin would use <stethoscope/config_schema.hpp> (Boost.JSON).
+// by hand — a real plugin would use <stethoscope/config_schema.hpp> (Boost.JSON). Its
+// event is built with stethoscope::JsonWriter (header-only, part of the SDK).
+#include <stethoscope/json_writer.hpp>
 #include <stethoscope/plugin.hpp>
 
 #include <cstdint>
@@ -38,10 +40,12 @@ public:
     }
     void session_close(void* cookie, const sth_session_info& s, const sth_event&) {
         auto* n = static_cast<uint64_t*>(cookie);
-        host().publish("byte_count", "{\"label\":\"" + config_.label + "\",\"requests\":" +
-                                         std::to_string(n[0]) + ",\"responses\":" +
-                                         std::to_string(n[1]) + "}",
-                       &s);
+        stethoscope::JsonWriter w;
+        w.begin_object();
+        w.key("label").value(config_.label);
+        for (uint8_t d = 0; d < 2; ++d) w.key(stethoscope::direction_name(d)).value(n[d]);
+        w.end_object();
+        host().publish("byte_count", w.str(), &s);
         delete[] n;
     }
 
