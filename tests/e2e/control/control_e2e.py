@@ -22,8 +22,8 @@ Then the limits run: 400, 414, 431, 413, a slowloris client (1 byte/s) cut with 
 request_timeout_sec, an idle keep-alive closed, max_connections (503), a client pipelining
 requests without reading the answers closed, counters of each,
 and the tool still answering; the default control plane on a taken port (one warning
-line, the capture runs on); listening on [::1]; and the config error off loopback without
-a token.
+line, the capture runs on); listening on [::1]; a token on loopback (401/200, masked in
+/config); and the config error off loopback without a token.
 """
 import json
 import os
@@ -434,6 +434,24 @@ def ipv6_listen():
     check(sth.stop() == 0, "IPv6 run: exit 0 after SIGINT")
 
 
+def token_masked():
+    """A token on loopback (allowed, then required): 401 without it, 200 with it, and the
+    token never appears in /config (masked "***")."""
+    cfg = {"capture": {"input": "pcap-file", "mode": "filter", "stats_interval_sec": 0},
+           "control": {"listen": "127.0.0.1:0", "token": "t0k-e2e-secret"}}
+    sth = Sth(BIN, WORK, "token", cfg, fifo=True)
+    port = sth.wait_port()
+    sth.open_fifo()
+    sth.feed(read_pcap(PCAP)[0])
+    st, hdrs, body = request(port, "GET", "/stats")
+    check(st == 401 and hdrs.get("www-authenticate") == 'Bearer realm="stethoscope"' and
+          body == '{"error":"missing or wrong bearer token"}', "token, none sent: 401 %s" % body)
+    st, _, body = request(port, "GET", "/config", headers={"Authorization": "Bearer t0k-e2e-secret"})
+    check(st == 200 and json.loads(body)["config"]["control"]["token"] == "***" and
+          "t0k-e2e-secret" not in body, "token sent: 200, /config shows it masked")
+    check(sth.stop() == 0, "token run: exit 0 after SIGINT")
+
+
 def config_error():
     cfg = os.path.join(WORK, "offloopback.json")
     with open(cfg, "w") as f:
@@ -450,7 +468,7 @@ def config_error():
 
 
 if __name__ == "__main__":
-    for part in (main_run, limits_run, default_port_taken, ipv6_listen, config_error):
+    for part in (main_run, limits_run, default_port_taken, ipv6_listen, token_masked, config_error):
         try:
             part()
         except Exception as e:  # a crash of one part is one failure, the others still run
