@@ -19,7 +19,10 @@ namespace {
 const char* const k_capture_core_keys[] = {"input", "mode", "local_ip", "remote_ip",
                                            "remote_port", "local_port", "filter",
                                            "server_ports", "workers", "ring_bytes",
-                                           "stats_interval_sec"};
+                                           "stats_interval_sec", "decapsulate"};
+
+// The layers capture.decapsulate may name (DESIGN "Wrapped traffic").
+const char* const k_layers[] = {"vlan", "mpls", "gre", "erspan", "vxlan", "geneve", "ipip", "pppoe"};
 
 void line_col(const std::string& text, size_t offset, size_t& line, size_t& col) {
     line = 1;
@@ -68,6 +71,19 @@ CaptureConfig parse_capture(Section& s) {
     c.stats_interval_sec = s.number("stats_interval_sec", c.stats_interval_sec, 0, 86400);
     c.ring_bytes = static_cast<uint64_t>(
         s.integer("ring_bytes", static_cast<int64_t>(c.ring_bytes), 1 << 20, int64_t{1} << 34));
+    if (const json::value* v = s.raw("decapsulate")) {
+        if (!v->is_array()) Section::fail_at(s.path("decapsulate"), "expected array of strings", *v);
+        size_t i = 0;
+        for (const auto& e : v->get_array()) {
+            std::string p = s.path("decapsulate") + "[" + std::to_string(i++) + "]";
+            std::string expected = "expected one of";
+            for (const char* l : k_layers) expected += std::string(" \"") + l + "\"";
+            bool known = false;
+            for (const char* l : k_layers) known = known || (e.is_string() && e.get_string() == l);
+            if (!known) Section::fail_at(p, expected, e);
+            c.decapsulate.emplace_back(e.get_string());
+        }
+    }
     c.bpf = build_bpf(c);
     return c;
 }
@@ -275,6 +291,11 @@ Config build_config(json::value document, const ConfigOverrides& overrides) {
     input_section["bpf"] = cfg.capture.bpf;
     cfg.input.section_json = json::serialize(input_section);
     capture.finish();
+    for (const auto& layer : cfg.capture.decapsulate)
+        if (layer != "vlan")
+            cfg.warnings.push_back("capture.decapsulate: \"" + layer +
+                                   "\" is not decoded in this release (only vlan is); such "
+                                   "packets are counted as not_ip or not_tcp");
 
     cfg.reassembly = parse_reassembly(root.object("reassembly"));
 

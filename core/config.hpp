@@ -42,6 +42,7 @@ struct CaptureConfig {
     uint64_t ring_bytes = 16u << 20;    // per worker queue (workers > 1)
     double stats_interval_sec = 10;     // periodic capture_stats; 0 = only at the end
     std::string bpf;                    // the filter actually used, built from the mode
+    std::vector<std::string> decapsulate;  // layers to peel (validated; only vlan so far)
 };
 
 struct ReassemblyConfig {

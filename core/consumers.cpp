@@ -36,13 +36,20 @@ int Consumers::enabled(std::string_view name) const {
     return -1;
 }
 
-void Consumers::session_open(const sth_session_info& s, std::vector<ConsumerSlot>& slots) {
+Consumers::Wants Consumers::session_open(const sth_session_info& s,
+                                         std::vector<ConsumerSlot>& slots) {
     slots.assign(plugins_.size(), ConsumerSlot{});
+    Wants wants;
     for (size_t i = 0; i < plugins_.size(); ++i) {
         slots[i].active = enabled_[i].load(std::memory_order_relaxed);
-        if (slots[i].active && plugins_[i].table->session_open != nullptr)
+        if (!slots[i].active) continue;
+        wants.tick = wants.tick || plugins_[i].table->session_tick != nullptr;
+        wants.closed_event = wants.closed_event || plugins_[i].table->session_close != nullptr;
+        wants.packets = wants.packets || plugins_[i].takes_packets;
+        if (plugins_[i].table->session_open != nullptr)
             slots[i].cookie = plugins_[i].table->session_open(plugins_[i].object, &s);
     }
+    return wants;
 }
 
 void Consumers::session_tick(const sth_session_info& s, std::vector<ConsumerSlot>& slots,

@@ -47,7 +47,13 @@ public:
     // True when some consumer adds fields to session_opened.
     bool adds_opened_fields() const { return adds_opened_; }
 
-    void session_open(const sth_session_info& s, std::vector<ConsumerSlot>& slots);
+    // What the session's active consumers take, decided when it opens.
+    struct Wants {
+        bool tick = false;          // session_tick
+        bool closed_event = false;  // session_close (the session_closed event)
+        bool packets = false;       // session_packet
+    };
+    Wants session_open(const sth_session_info& s, std::vector<ConsumerSlot>& slots);
     void stream_data(const sth_session_info& s, std::vector<ConsumerSlot>& slots,
                      const sth_stream_chunk& chunk);
     void stream_gap(const sth_session_info& s, std::vector<ConsumerSlot>& slots,

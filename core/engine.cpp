@@ -170,17 +170,21 @@ Session* Engine::open_session(const FlowKey& key, uint64_t hash, bool from_a,
     table_.insert(hash, &s);
     ++stats_.sessions_opened;
     ++stats_.open;
-    consumers_.session_open(s.info, s.slots);
+    const Consumers::Wants wants = consumers_.session_open(s.info, s.slots);
+    s.wants_tick = wants.tick;
+    s.wants_closed = wants.closed_event;
+    s.wants_packets = wants.packets;
+    if (s.wants_tick) ++ticking_;
     publish_opened(s, p, ts);
     return &s;
 }
 
 void Engine::publish_opened(Session& s, const DecodedPacket& p, int64_t ts) {
     if (!bus_.has_listeners()) return;
-    bus_.publish("session_opened",
-                 session_opened_event(s, SynOptions(p.options), (p.flags & tcp_flag::ack) != 0,
-                                      consumers_, ts),
-                 s.info.uid);
+    // A record: the event thread writes its JSON.
+    OpenedRecord r;
+    capture_opened(r, s, SynOptions(p.options), (p.flags & tcp_flag::ack) != 0, consumers_, ts);
+    bus_.publish(std::move(r));
 }
 
 void Engine::process(const sth_packet& packet) {
@@ -274,8 +278,9 @@ void Engine::handle(Session& s, const sth_packet& raw, const DecodedPacket& p, u
     }
     ++s.packets[dir];
 
-    sth_segment seg{};
-    fill_segment(seg, s, p, dir, ts);
+    sth_segment seg;  // filled only for consumers that take packets
+    seg.analysis = 0;
+    if (s.wants_packets) fill_segment(seg, s, p, dir, ts);
     // Checksums: until a direction has shown one valid checksum, its bad ones are taken
     // for offload (the capturing host's own packets) and trusted; after that a bad one is
     // corruption, and its bytes wait for a valid copy or the peer's ACK.
@@ -289,7 +294,7 @@ void Engine::handle(Session& s, const sth_packet& raw, const DecodedPacket& p, u
     StreamReassembler& mine = s.streams[dir];
     StreamReassembler& theirs = s.streams[1 - dir];
     if ((p.flags & tcp_flag::rst) != 0) {
-        consumers_.session_packet(s.info, s.slots, raw, seg);
+        if (s.wants_packets) consumers_.session_packet(s.info, s.slots, raw, seg);
         // An RST the receiver would ignore (out of window, or corrupted) changes nothing.
         if (!trusted || !rst_in_window(s, p, dir)) {
             ++s.ignored_rsts;
@@ -324,7 +329,7 @@ void Engine::handle(Session& s, const sth_packet& raw, const DecodedPacket& p, u
         DirectionSink peer(*this, s, static_cast<uint8_t>(1 - dir));
         theirs.peer_ack(p.ack, ts, peer);
     }
-    consumers_.session_packet(s.info, s.slots, raw, seg);
+    if (s.wants_packets) consumers_.session_packet(s.info, s.slots, raw, seg);
     for (uint8_t d = 0; d < 2; ++d)
         if (!s.ended[d] && s.streams[d].finished()) end_direction(s, d, "fin", ts);
     if (s.ended[0] && s.ended[1] && !s.closing) {
@@ -404,6 +409,7 @@ void Engine::close_session(Session& s, const char* reason, int64_t ts) {
     if (last_session_ == &s) last_session_ = nullptr;
     table_.erase(s.hash, &s);
     stats_.open -= 1;
+    if (s.wants_tick) --ticking_;
     s.close_reason = reason;
     s.close_ts = ended_itself ? s.last_ts : ts;
     // The flow is gone from the table (a new SYN on the 4-tuple opens a new session), but
@@ -440,12 +446,20 @@ void Engine::poll_draining() {
 }
 
 void Engine::publish_closed(Session& s) {
-    // Nobody to tell: skip building the event (control-only runs without a listener).
-    if (!bus_.has_listeners() && !consumers_.wants_closed_event()) return;
-    std::string json = session_closed_event(s, consumers_);
+    // Nobody to tell: skip building the event (control-only runs without a listener;
+    // analyzers' summaries only matter to a reader of the event).
+    if (!bus_.has_listeners() && !s.wants_closed) return;
+    if (!s.wants_closed) {  // only the bus takes it: the event thread writes its JSON
+        ClosedRecord r;
+        capture_closed(r, s, consumers_);
+        bus_.publish(std::move(r));
+        return;
+    }
+    session_closed_event(event_writer_, s, consumers_);
+    const std::string& json = event_writer_.str();
     sth_event ev{sizeof(sth_event), {"session_closed", 14}, {json.data(), json.size()}, s.info.uid};
     consumers_.session_close(s.info, s.slots, ev);
-    bus_.publish("session_closed", std::move(json), s.info.uid);
+    bus_.publish("session_closed", json, s.info.uid);
 }
 
 void Engine::handle_icmp(const DecodedPacket& p, int64_t ts) {
@@ -473,10 +487,11 @@ void Engine::handle_icmp(const DecodedPacket& p, int64_t ts) {
 
 void Engine::tick_sessions(int64_t now) {
     next_tick_ = now + k_tick_ns;
-    if (!consumers_.any_tick()) return;
+    if (ticking_ == 0) return;
     JsonWriter fields;
     for (Session* s = lru_head_; s != nullptr; s = s->lru_next) {
-        if (s->closing) continue;  // both FINs done: only the grace period is left
+        // Both FINs done: only the grace period is left.
+        if (!s->wants_tick || s->closing) continue;
         fields.clear();
         consumers_.session_tick(s->info, s->slots, now, fields);
         if (!fields.empty() && bus_.has_listeners())

@@ -156,10 +156,12 @@ private:
     std::deque<Session*> draining_;
     EngineStats stats_;
     DecodedPacket decoded_;
+    JsonWriter event_writer_{4096};  // session_opened / session_closed, reused
     Session* last_session_ = nullptr;  // the previous packet's session (skips a lookup)
     int64_t now_ = 0;
     int64_t next_expiry_check_ = 0;
     int64_t next_tick_ = 0;
+    size_t ticking_ = 0;  // live sessions with wants_tick
     std::mutex owner_;
     // Snapshot mailbox (SnapshotRequest): the flag is read on the hot path.
     std::atomic<bool> snapshot_wanted_{false};

@@ -7,6 +7,44 @@
 
 namespace stethoscope::core {
 
+namespace {
+// What a record counts against the queue limit (its JSON is about this large).
+constexpr size_t k_opened_size = 320, k_closed_size = 1024;
+}  // namespace
+
+void EventBus::Batch::add(std::string_view type, std::string_view json, uint64_t uid) {
+    entries.push_back(Entry{text_event, text.size(), json.size(),
+                            static_cast<uint32_t>(types.size()), static_cast<uint32_t>(type.size()),
+                            uid});
+    text.append(json);
+    text += '\n';
+    types.append(type);
+    bytes += json.size() + 1;
+}
+
+void EventBus::Batch::add(OpenedRecord&& r) {
+    entries.push_back(Entry{opened_record, opened.size(), 0, 0, 0, r.info.uid});
+    bytes += k_opened_size + r.consumer_fields.size();
+    opened.push_back(std::move(r));
+}
+
+void EventBus::Batch::add(ClosedRecord&& r) {
+    entries.push_back(Entry{closed_record, closed.size(), 0, 0, 0, r.info.uid});
+    bytes += k_closed_size + r.consumer_fields.size();
+    closed.push_back(std::move(r));
+}
+
+void EventBus::Batch::clear() {
+    // Keep the capacity (no allocation next time), unless a burst made it large.
+    if (text.capacity() > (size_t{8} << 20)) std::string().swap(text);
+    else text.clear();
+    types.clear();
+    opened.clear();
+    closed.clear();
+    entries.clear();
+    bytes = 0;
+}
+
 void EventBus::start() {
     std::lock_guard<std::mutex> lock(mutex_);
     if (running_) return;
@@ -15,37 +53,47 @@ void EventBus::start() {
     thread_ = std::thread([this] { run(); });
 }
 
-void EventBus::publish(std::string_view type, std::string json, uint64_t uid) {
+template <class Add>
+void EventBus::enqueue(size_t size, Add&& add) {
     std::unique_lock<std::mutex> lock(mutex_);
     if (!running_) {
         lock.unlock();
         std::lock_guard<std::mutex> d(deliver_mutex_);
-        std::vector<Item> one;
-        one.push_back(Item{std::string(type), std::move(json), uid});
         published_.fetch_add(1, std::memory_order_relaxed);
-        deliver(one);
+        add(sync_);
+        deliver(sync_);
         return;
     }
-    const size_t size = json.size() + 1;
-    if (queued_bytes_ + size > queue_limit_ && !queue_.empty()) {
+    if (queue_.bytes + size > queue_limit_ && !queue_.empty()) {
         if (!blocking_.load(std::memory_order_relaxed)) {
             dropped_.fetch_add(1, std::memory_order_relaxed);
             return;
         }
         wake_.notify_one();
-        room_.wait(lock, [&] { return queued_bytes_ + size <= queue_limit_ || queue_.empty(); });
+        room_.wait(lock, [&] { return queue_.bytes + size <= queue_limit_ || queue_.empty(); });
     }
-    queue_.push_back(Item{std::string(type), std::move(json), uid});
-    queued_bytes_ += size;
+    add(queue_);
     ++enqueued_;
     published_.fetch_add(1, std::memory_order_relaxed);
     // Wake the thread only when it sleeps (the first event after a quiet spell) or the
-    // queue fills up; otherwise it comes for the batch within a millisecond.
-    if (idle_ || queued_bytes_ * 2 > queue_limit_) wake_.notify_one();
+    // batch fills up; otherwise it comes for the batch within a millisecond.
+    if (idle_ || queue_.bytes * 2 > queue_limit_) wake_.notify_one();
+}
+
+void EventBus::publish(std::string_view type, std::string_view json, uint64_t uid) {
+    enqueue(json.size() + 1, [&](Batch& b) { b.add(type, json, uid); });
+}
+
+void EventBus::publish(OpenedRecord&& r) {
+    enqueue(k_opened_size, [&](Batch& b) { b.add(std::move(r)); });
+}
+
+void EventBus::publish(ClosedRecord&& r) {
+    enqueue(k_closed_size, [&](Batch& b) { b.add(std::move(r)); });
 }
 
 void EventBus::run() {
-    std::vector<Item> batch;
+    Batch batch;
     std::unique_lock<std::mutex> lock(mutex_);
     for (;;) {
         if (queue_.empty() && !stopping_) {
@@ -61,37 +109,56 @@ void EventBus::run() {
         }
         if (queue_.empty() && stopping_) break;
         flush_wanted_ = false;
-        batch.swap(queue_);
-        queued_bytes_ = 0;
+        std::swap(batch, queue_);
         const uint64_t upto = enqueued_;
         room_.notify_all();
         lock.unlock();
         deliver(batch);
-        batch.clear();
         lock.lock();
         delivered_ = upto;
         room_.notify_all();
     }
 }
 
-void EventBus::deliver(const std::vector<Item>& batch) {
-    const bool debug = log_enabled(STH_LOG_DEBUG);
-    for (const Item& it : batch) {
-        sth_event ev{sizeof(sth_event), {it.type.data(), it.type.size()},
-                     {it.json.data(), it.json.size()}, it.uid};
-        if (to_stdout_) {
-            out_.append(it.json);
+void EventBus::deliver(Batch& batch) {
+    // The batch's NDJSON in order: text events as they are, records written now.
+    out_.clear();
+    spans_.clear();
+    for (const Batch::Entry& e : batch.entries) {
+        const size_t at = out_.size();
+        if (e.kind == Batch::text_event) {
+            out_.append(batch.text, e.at, e.size + 1);
+        } else {
+            render_.clear();
+            if (e.kind == Batch::opened_record) write_opened(render_, batch.opened[e.at]);
+            else write_closed(render_, batch.closed[e.at]);
+            out_.append(render_.str());
             out_ += '\n';
         }
-        if (debug) log_message(STH_LOG_DEBUG, "event", it.json);
-        for (const auto& s : subscribers_) s(ev);
+        spans_.emplace_back(at, out_.size() - at - 1);
     }
-    if (!out_.empty()) {
+    const bool debug = log_enabled(STH_LOG_DEBUG);
+    if (!subscribers_.empty() || debug) {
+        for (size_t i = 0; i < batch.entries.size(); ++i) {
+            const Batch::Entry& e = batch.entries[i];
+            std::string_view type = e.kind == Batch::opened_record   ? "session_opened"
+                                    : e.kind == Batch::closed_record ? "session_closed"
+                                    : std::string_view(batch.types.data() + e.type_at, e.type_size);
+            sth_event ev{sizeof(sth_event),
+                         {type.data(), type.size()},
+                         {out_.data() + spans_[i].first, spans_[i].second},
+                         e.uid};
+            if (debug)
+                log_message(STH_LOG_DEBUG, "event", std::string_view(ev.json.data, ev.json.size));
+            for (const auto& s : subscribers_) s(ev);
+        }
+    }
+    if (to_stdout_ && !out_.empty()) {
         std::fwrite(out_.data(), 1, out_.size(), stdout);
         std::fflush(stdout);  // a reader tailing the events sees the batch at once
-        if (out_.capacity() > (size_t{4} << 20)) std::string().swap(out_);
-        else out_.clear();
     }
+    if (out_.capacity() > (size_t{8} << 20)) std::string().swap(out_);
+    batch.clear();
 }
 
 void EventBus::flush() {
@@ -111,12 +178,11 @@ void EventBus::stop() {
     }
     wake_.notify_one();
     thread_.join();
-    std::vector<Item> late;  // published between the thread's last batch and now
+    Batch late;  // published between the thread's last batch and now
     {
         std::lock_guard<std::mutex> lock(mutex_);
         running_ = false;
-        late.swap(queue_);
-        queued_bytes_ = 0;
+        std::swap(late, queue_);
         delivered_ = enqueued_;
         room_.notify_all();
     }

@@ -203,7 +203,8 @@ void Runtime::publish_stats(int64_t ts_ns) {
 bool Runtime::sessions_snapshot(uint64_t uid, std::string& out) {
     if (!pipeline_) return false;
     std::string elements;
-    bool found = pipeline_->sessions_snapshot(uid, wall_clock_ns(), elements);
+    // Reading a file, ages are in capture time (the engine's clock); live, the wall clock.
+    bool found = pipeline_->sessions_snapshot(uid, offline() ? 0 : wall_clock_ns(), elements);
     if (uid != 0) {
         if (!found) return false;
         out = std::move(elements);

@@ -73,6 +73,9 @@ struct Session {
     uint64_t overlap_conflicts = 0, bad_checksums = 0, ignored_rsts = 0, out_of_window = 0;
     bool ended[2] = {false, false};
     bool closing = false;
+    bool wants_tick = false;      // some active consumer takes session_tick
+    bool wants_closed = false;    // ... or the session_closed event
+    bool wants_packets = false;   // ... or session_packet
     bool handshake_done = false;  // a SYN-ACK or data was seen
     SynOptions syn_options[2];    // of each side's SYN, when seen
     bool syn_seen[2] = {false, false};

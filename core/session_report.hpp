@@ -24,6 +24,7 @@
 namespace stethoscope::core {
 
 std::string format_ts(int64_t ts_ns);                // "2026-11-26T14:36:17.123456Z"
+size_t format_ts(int64_t ts_ns, char* out);          // the same into out[32]; its length
 std::string format_ip(const sth_endpoint& e);        // "198.18.0.1", "2001:db8::1"
 std::string format_endpoint(const sth_endpoint& e);  // "198.18.0.1:80", "[2001:db8::1]:80"
 
@@ -34,12 +35,43 @@ void begin_event(JsonWriter& w, int64_t ts_ns, std::string_view type,
 
 // session_opened: pickup flag, the options of the SYN (or SYN-ACK) that opened it, and
 // the fields consumers add (listener ports).
-std::string session_opened_event(Session& s, const SynOptions& opener, bool opener_is_syn_ack,
-                                 Consumers& consumers, int64_t ts);
+// A session event as plain data: captured on the session's worker (which also asks the
+// consumers for their part, `consumer_fields`, as serialized `"k":v,...` members), written
+// as JSON on any thread — the event thread, so building the text costs the worker nothing.
+struct OpenedRecord {
+    sth_session_info info{};
+    int64_t ts = 0;
+    SynOptions opener;
+    bool opener_is_syn_ack = false;
+    std::string consumer_fields;  // the listener's ports, ...
+};
+struct ClosedRecord {
+    sth_session_info info{};
+    const char* reason = "";  // a string literal
+    int64_t close_ts = 0, last_ts = 0;
+    uint64_t bytes[2] = {}, packets[2] = {}, gap_bytes[2] = {};
+    uint32_t gap_count[2] = {};
+    uint64_t flag_counts[k_flag_count] = {};
+    uint64_t overlap_conflicts = 0, bad_checksums = 0, ignored_rsts = 0, out_of_window = 0;
+    bool syn_seen[2] = {};
+    SynOptions syn_options[2];
+    std::vector<GapRecord> gaps;
+    uint64_t gaps_total = 0;
+    std::string consumer_fields;  // analyzers' results, "outputs": {...}
+};
+void capture_opened(OpenedRecord& r, Session& s, const SynOptions& opener, bool opener_is_syn_ack,
+                    Consumers& consumers, int64_t ts);
+void write_opened(JsonWriter& w, const OpenedRecord& r);
+void capture_closed(ClosedRecord& r, Session& s, Consumers& consumers);
+void write_closed(JsonWriter& w, const ClosedRecord& r);
+
+// The same in one step, into a caller's writer (cleared first).
+void session_opened_event(JsonWriter& w, Session& s, const SynOptions& opener,
+                          bool opener_is_syn_ack, Consumers& consumers, int64_t ts);
 // session_closed: reason, duration, per-direction counts, classification counts, SYN
 // options, gaps, then every consumer's summary (analyzers at the top level, outputs in
 // "outputs").
-std::string session_closed_event(Session& s, Consumers& consumers);
+void session_closed_event(JsonWriter& w, Session& s, Consumers& consumers);
 // A live session for the control plane: the session_closed record so far (without the
 // event's ts/event keys and reason), plus "state" and "age_sec" at `now`.
 void write_session_snapshot(JsonWriter& w, Session& s, Consumers& consumers, int64_t now);

@@ -19,7 +19,7 @@ BUILD_PKGS=(
 DEV_PKGS=(
     ccache git clang libclang-rt-14-dev
     tcpdump tshark nginx-light curl netcat-openbsd tcpreplay wrk iproute2 nftables tcpflow
-    ethtool python3 time util-linux
+    ethtool python3 time util-linux prometheus
 )
 
 usage() {

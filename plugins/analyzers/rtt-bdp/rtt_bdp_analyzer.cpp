@@ -86,7 +86,7 @@ void RttBdpAnalyzer::session_tick(void* cookie, const sth_session_info&, int64_t
     auto* rtt = static_cast<SessionRtt*>(cookie);
     rtt->advance(now_ns, interval_ns_);
     if (!rtt->take_metrics_due()) return;
-    thread_local JsonWriter w;  // reused: keeps its capacity (callbacks run on workers)
+    JsonWriter w;  // no thread_local in a plugin: it breaks LeakSanitizer (see plugin.hpp)
     w.clear();
     rtt->write_metrics(w);
     metrics.put("rtt", w.str());
@@ -95,7 +95,7 @@ void RttBdpAnalyzer::session_tick(void* cookie, const sth_session_info&, int64_t
 void RttBdpAnalyzer::session_summary(void* cookie, const sth_session_info&, JsonSink& sink) {
     if (cookie == nullptr) return;
     const auto* rtt = static_cast<const SessionRtt*>(cookie);
-    thread_local JsonWriter w;
+    JsonWriter w;
     w.clear();
     rtt->write_rtt(w);
     sink.put("rtt", w.str());

@@ -56,7 +56,7 @@ void StallAnalyzer::session_tick(void* cookie, const sth_session_info& s, int64_
 
 void StallAnalyzer::session_summary(void* cookie, const sth_session_info&, JsonSink& sink) {
     if (cookie == nullptr) return;
-    thread_local JsonWriter w;  // reused: keeps its capacity (callbacks run on workers)
+    JsonWriter w;  // no thread_local in a plugin: it breaks LeakSanitizer (see plugin.hpp)
     w.clear();
     static_cast<const SessionStall*>(cookie)->write_summary(w);
     sink.put("stall", w.str());

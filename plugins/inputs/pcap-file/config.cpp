@@ -11,7 +11,9 @@ Config parse_config(std::string_view json, std::string_view path) {
     if (!s.has("file")) throw ConfigError(s.path("file") + ": required by the pcap-file input (or use -r FILE)");
     c.file = s.string("file", "", false);
     c.bpf = s.string("bpf", "");
-    s.skip("interface");  // harmless leftover of a live-capture config
+    s.skip("interface");  // harmless leftovers of a live-capture or mirror-target config
+    s.skip("listen");
+    s.skip("vnis");
     s.finish();
     return c;
 }

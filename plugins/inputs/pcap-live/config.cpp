@@ -16,7 +16,9 @@ Config parse_config(std::string_view json, std::string_view path) {
     c.timeout_ms = static_cast<int>(s.integer("timeout_ms", c.timeout_ms, 1, 1000));
     c.user = s.string("user", "");
     c.bpf = s.string("bpf", "");
-    s.skip("file");  // harmless leftover of an offline config
+    s.skip("file");  // harmless leftovers of an offline or a mirror-target config
+    s.skip("listen");
+    s.skip("vnis");
     s.finish();
     return c;
 }
