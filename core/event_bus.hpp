@@ -98,7 +98,7 @@ private:
     void run();
 
     bool to_stdout_ = true;
-    size_t queue_limit_ = size_t{64} << 20;
+    size_t queue_limit_ = size_t{16} << 20;
     std::vector<Subscriber> subscribers_;
     std::atomic<bool> blocking_{false};
     std::atomic<uint64_t> published_{0}, dropped_{0};
