@@ -42,7 +42,8 @@ fail() { reasons+=("$*"); }
 write_config() {
     local config=$1 out=$2
     cat >"$config" <<EOF
-{"capture": {"mode": "filter"}, "io": {"output": {"files": {"enabled": true, "dir": "$out"}}}}
+{"capture": {"mode": "filter"}, "io": {"output": {"files": {"enabled": true, "dir": "$out"}}},
+ "control": {"enabled": false}}
 EOF
 }
 

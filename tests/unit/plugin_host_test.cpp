@@ -215,8 +215,10 @@ BOOST_AUTO_TEST_CASE(a_switched_off_consumer_gets_no_new_sessions) {
         consumers.session_open(s, slots);
         sth_stream_chunk c{sizeof c, STH_DIR_REQUESTS, 0, data.data(), data.size(), 0};
         consumers.stream_data(s, slots, c);
-        sth_stream_end e{sizeof e, STH_DIR_REQUESTS, 10, {"fin", 3}, 0};
-        consumers.stream_end(s, slots, e);
+        for (uint8_t d = 0; d < 2; ++d) {  // the plugin frees its cookie after both ends
+            sth_stream_end e{sizeof e, d, d == 0 ? 10u : 0u, {"fin", 3}, 0};
+            consumers.stream_end(s, slots, e);
+        }
     };
     std::vector<ConsumerSlot> before, after;
     sth_session_info open_early = session_info(1);
@@ -230,11 +232,14 @@ BOOST_AUTO_TEST_CASE(a_switched_off_consumer_gets_no_new_sessions) {
     // The session that opened before the switch keeps its consumer to its end.
     sth_stream_chunk c{sizeof c, STH_DIR_REQUESTS, 0, data.data(), data.size(), 0};
     consumers.stream_data(open_early, before, c);
-    sth_stream_end e{sizeof e, STH_DIR_REQUESTS, 10, {"fin", 3}, 0};
-    consumers.stream_end(open_early, before, e);
+    for (uint8_t d = 0; d < 2; ++d) {
+        sth_stream_end e{sizeof e, d, d == 0 ? 10u : 0u, {"fin", 3}, 0};
+        consumers.stream_end(open_early, before, e);
+    }
     BOOST_TEST(before[0].delivered[STH_DIR_REQUESTS] == 10u);
-    BOOST_TEST_REQUIRE(services.events.size() == 1u);
+    BOOST_TEST_REQUIRE(services.events.size() == 2u);
     BOOST_TEST(services.events[0].fields == "{\"direction\":0,\"bytes\":10}");
+    BOOST_TEST(services.events[1].fields == "{\"direction\":1,\"bytes\":0}");
     BOOST_TEST(consumers.set_enabled("old-sdk", true));
     std::vector<ConsumerSlot> again;
     run_session(3, again);

@@ -124,6 +124,11 @@ void ListenerOutput::stop() {
 void ListenerOutput::accept_shared(int dir) {
     shared_[dir]->async_accept([this, dir](const boost::system::error_code& ec, tcp::socket socket) {
         if (ec == asio::error::operation_aborted) return;
+        // A consumer that connected and left before we accepted it takes no session.
+        if (!ec && peer_gone(socket)) {
+            accept_shared(dir);
+            return;
+        }
         if (!ec) {
             boost::system::error_code e2;
             uint16_t port = socket.remote_endpoint(e2).port();
