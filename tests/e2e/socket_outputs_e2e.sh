@@ -231,7 +231,13 @@ for t in ts: t.join(20)
 PY
 consumer_pid=$!
 pids+=($consumer_pid)
-sleep 0.8
+# Feed only once the waiting consumer is connected on both ports (a busy machine may take
+# longer than any fixed pause to start it), and the listener has had a moment to accept.
+for _ in $(seq 1 400); do
+    [[ -s $work/parked/port-requests && -s $work/parked/port-responses ]] && break
+    sleep 0.05
+done
+sleep 0.2
 cat "$src/config/sample-http.pcap" >"$work/feed.pcap"
 wait "$ppid_"
 wait "$consumer_pid"

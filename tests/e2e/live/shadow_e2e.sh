@@ -73,7 +73,8 @@ cat >"$LIVE_WORK/range.json" <<EOF
   "capture": { $capture },
   "log": { "events_stdout": true },
   "io": { "output": {
-    "listener": { "enabled": true, "port_range": "7200-7201", "claim_timeout_sec": 5 },
+    "listener": { "enabled": true, "port_range": "7200-7201", "claim_timeout_sec": 5,
+                  "hold_bytes": 8388608 },
     "files": { "enabled": true, "dir": "$LIVE_WORK/out-range" }
   } }
 }
