@@ -76,7 +76,8 @@ write_config() {
 {"capture": {"mode": "filter"${capture_extra:-}},
  "io": {"output": {
    "pcap": {"enabled": true, "dir": "$dir/pcap"$comma$section},
-   "files": {"enabled": $files, "dir": "$dir/streams"}}}}
+   "files": {"enabled": $files, "dir": "$dir/streams"}}},
+ "control": {"enabled": false}}
 EOF
 }
 

@@ -42,7 +42,7 @@ shadow_servers() {
         client_body_buffer_size 2m;
         access_log $4/shadow.log shadow;
         location = /t { return 200 "ok\n"; }
-        location /slow/ { alias $LIVE_WWW/; limit_rate 2m; }
+        location /slow/ { alias $LIVE_WWW/; limit_rate 1m; }
         location = /form { proxy_pass http://127.0.0.1:$3/stored; }
     }
     server {
@@ -103,7 +103,7 @@ sleep 0.5
 base="http://$STH_SRV_IP"
 live_log "workload ($(live_elapsed)s)"
 # 1: a paced 4 MiB download keeps the port pair busy while 2 runs (range exhausted).
-live_curl paced -o /dev/null "$base/slow/m4.bin" &  # nginx sends 1 s worth (2 MB) at once, the rest paced
+live_curl paced -o /dev/null "$base/slow/m4.bin" &  # nginx sends 1 s worth (1 MB) at once, the rest paced over ~3 s (time for a late consumer to join)
 paced_pid=$!
 sleep 0.2
 live_curl ka -o /dev/null -o /dev/null -o /dev/null -o /dev/null -o /dev/null \
