@@ -9,14 +9,12 @@ namespace stethoscope::core {
 void Consumers::add(PluginInstance* plugin, bool enabled) {
     const sth_plugin_descriptor* t = &plugin->table();
     enabled_.emplace_back(enabled);
-    any_tick_ = any_tick_ || t->session_tick != nullptr;
     bool packets = t->session_packet != nullptr;
     bool output = t->kind == STH_KIND_OUTPUT;
     plugins_.push_back(Entry{plugin, t, plugin->object(), packets, output});
     any_packets_ = any_packets_ || packets;
     adds_opened_ = adds_opened_ || t->session_opened_fields != nullptr;
     any_pending_ = any_pending_ || t->session_pending != nullptr;
-    wants_closed_ = wants_closed_ || t->session_close != nullptr || t->session_summary != nullptr;
 }
 
 bool Consumers::set_enabled(std::string_view name, bool enabled) {

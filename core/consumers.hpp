@@ -40,10 +40,7 @@ public:
     bool set_enabled(std::string_view name, bool enabled);
     // Any thread: -1 unknown name, else 0/1.
     int enabled(std::string_view name) const;
-    // True when some consumer wants session_tick.
-    bool any_tick() const { return any_tick_; }
-    // True when some consumer takes the session_closed event or adds to it.
-    bool wants_closed_event() const { return wants_closed_; }
+
     // True when some consumer adds fields to session_opened.
     bool adds_opened_fields() const { return adds_opened_; }
 
@@ -88,9 +85,7 @@ private:
     };
     std::vector<Entry> plugins_;
     std::deque<std::atomic<bool>> enabled_;  // per entry; a deque: atomics do not move
-    bool any_tick_ = false;
     bool any_packets_ = false;
-    bool wants_closed_ = false;
     bool adds_opened_ = false;
     bool any_pending_ = false;
 };

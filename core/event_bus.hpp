@@ -46,7 +46,6 @@ public:
     EventBus& operator=(const EventBus&) = delete;
 
     void set_stdout(bool enabled) { to_stdout_ = enabled; }
-    void set_queue_limit(size_t bytes) { queue_limit_ = bytes; }
     // Subscribers are added at start-up, before start().
     void subscribe(Subscriber s) { subscribers_.push_back(std::move(s)); }
     // True while reading a file: a full queue makes publish() wait instead of dropping.

@@ -43,7 +43,7 @@ void Runtime::add_consumer(PluginHost& host, const PluginSection& section) {
         PluginInstance* p = inst.get();
         bus_.subscribe([p](const sth_event& e) { p->table().event(p->object(), &e); });
     }
-    modules_.push_back(Module{inst.get(), section.kind, section.path});
+    modules_.push_back(Module{inst.get(), section.kind, section.path, section.required});
     consumers_owned_.push_back(std::move(inst));
 }
 
@@ -77,17 +77,13 @@ int Runtime::run() {
     started_ = true;
     bus_.start();
     start_stats_timer();
-    for (size_t i = 0; i < consumers_owned_.size(); ++i) {
-        PluginInstance& c = *consumers_owned_[i];
-        const PluginSection* section = nullptr;
-        for (const auto& s : config_.analyzers) section = s.name == c.name() ? &s : section;
-        if (config_.control && config_.control->name == c.name()) section = &*config_.control;
+    for (const Module& m : modules_) {
         try {
-            c.start();
+            m.plugin->start();
         } catch (const PluginError& e) {
-            // A control plane nobody asked for (on by default) that cannot start (its port
-            // is taken) costs one warning, not the capture.
-            if (section == nullptr || section->required) throw;
+            // A plugin nobody asked for (on by default: the control plane, whose port may
+            // be taken) that cannot start costs one warning, not the capture.
+            if (m.required) throw;
             log_warn(std::string(e.what()) + "; running without it");
         }
     }

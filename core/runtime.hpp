@@ -81,6 +81,7 @@ private:
         PluginInstance* plugin;
         sth_plugin_kind kind;
         std::string path;  // its config section
+        bool required;     // asked for explicitly (not only on by default)
     };
     std::unique_ptr<PluginInstance> make(PluginHost& host, const PluginSection& section);
     void add_consumer(PluginHost& host, const PluginSection& section);

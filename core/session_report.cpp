@@ -205,14 +205,6 @@ void write_closed(JsonWriter& w, const ClosedRecord& r) {
     w.end_object();
 }
 
-void session_opened_event(JsonWriter& w, Session& s, const SynOptions& opener,
-                          bool opener_is_syn_ack, Consumers& consumers, int64_t ts) {
-    OpenedRecord r;
-    capture_opened(r, s, opener, opener_is_syn_ack, consumers, ts);
-    w.clear();
-    write_opened(w, r);
-}
-
 void session_closed_event(JsonWriter& w, Session& s, Consumers& consumers) {
     ClosedRecord r;
     capture_closed(r, s, consumers);

@@ -66,8 +66,6 @@ void capture_closed(ClosedRecord& r, Session& s, Consumers& consumers);
 void write_closed(JsonWriter& w, const ClosedRecord& r);
 
 // The same in one step, into a caller's writer (cleared first).
-void session_opened_event(JsonWriter& w, Session& s, const SynOptions& opener,
-                          bool opener_is_syn_ack, Consumers& consumers, int64_t ts);
 // session_closed: reason, duration, per-direction counts, classification counts, SYN
 // options, gaps, then every consumer's summary (analyzers at the top level, outputs in
 // "outputs").
