@@ -24,54 +24,69 @@ namespace stethoscope {
 
 class JsonWriter {
 public:
-    JsonWriter& begin_object() { comma(); out_ += '{'; first_ = true; return *this; }
-    JsonWriter& end_object() { out_ += '}'; first_ = false; return *this; }
-    JsonWriter& begin_array() { comma(); out_ += '['; first_ = true; return *this; }
-    JsonWriter& end_array() { out_ += ']'; first_ = false; return *this; }
+    // Reserves room for a typical event (or `reserve` bytes).
+    explicit JsonWriter(size_t reserve = 512) { out_.reserve(reserve); }
+
+    JsonWriter& begin_object() { return punct('{'); }
+    JsonWriter& end_object() { out_.push_back('}'); first_ = false; return *this; }
+    JsonWriter& begin_array() { return punct('['); }
+    JsonWriter& end_array() { out_.push_back(']'); first_ = false; return *this; }
     JsonWriter& key(std::string_view k) {
-        if (!plain(k)) {
+        // Each token is built on the stack and appended in one call: the string's
+        // append is the cost, not the few bytes (an event has ~50 keys).
+        if (k.size() <= k_short && plain(k)) {
+            char buf[k_short + 4];
+            char* p = buf;
+            if (!first_) *p++ = ',';
+            *p++ = '"';
+            std::memcpy(p, k.data(), k.size());
+            p += k.size();
+            *p++ = '"';
+            *p++ = ':';
+            out_.append(buf, static_cast<size_t>(p - buf));
+        } else {
             comma();
             quoted(k);
-            out_ += ':';
-            first_ = true;
-            return *this;
+            out_.push_back(':');
         }
-        // The common case in one append: [,]"key":
-        const size_t n = out_.size();
-        out_.resize(n + k.size() + 4);
-        char* p = out_.data() + n;
-        if (!first_) *p++ = ',';
-        *p++ = '"';
-        std::memcpy(p, k.data(), k.size());
-        p += k.size();
-        *p++ = '"';
-        *p++ = ':';
-        out_.resize(static_cast<size_t>(p - out_.data()));
         first_ = true;  // the value follows without a comma
         return *this;
     }
-    // Reserves room for a typical event (or `reserve` bytes).
-    explicit JsonWriter(size_t reserve = 512) { out_.reserve(reserve); }
-    JsonWriter& value(std::string_view s) { comma(); quoted(s); return *this; }
+    JsonWriter& value(std::string_view s) {
+        if (s.size() <= k_short && plain(s)) {  // the common case: one append
+            char buf[k_short + 3];
+            char* p = buf;
+            if (!first_) *p++ = ',';
+            *p++ = '"';
+            std::memcpy(p, s.data(), s.size());
+            p += s.size();
+            *p++ = '"';
+            out_.append(buf, static_cast<size_t>(p - buf));
+            first_ = false;
+            return *this;
+        }
+        comma();
+        quoted(s);
+        return *this;
+    }
     JsonWriter& value(const char* s) { return value(std::string_view(s)); }
-    JsonWriter& value(bool b) { comma(); out_ += b ? "true" : "false"; return *this; }
-    JsonWriter& value(uint64_t v) { comma(); number(v); return *this; }
-    JsonWriter& value(int64_t v) { comma(); number(v); return *this; }
+    JsonWriter& value(bool b) { return literal(b ? std::string_view("true") : "false"); }
+    JsonWriter& value(uint64_t v) { return number(v); }
+    JsonWriter& value(int64_t v) { return number(v); }
     JsonWriter& value(uint32_t v) { return value(static_cast<uint64_t>(v)); }
     JsonWriter& value(int v) { return value(static_cast<int64_t>(v)); }
     JsonWriter& value(double v) {
-        comma();
-        if (!(v == v) || v > 1.7e308 || v < -1.7e308) {  // NaN or infinite: not JSON
-            out_ += "null";
-            return *this;
-        }
-        char buf[32];
-        std::snprintf(buf, sizeof buf, "%.6g", v);
-        out_ += buf;
+        if (!(v == v) || v > 1.7e308 || v < -1.7e308) return null();  // NaN, infinite: not JSON
+        char buf[40];  // as printf's %.6g, without printf's cost
+        char* p = buf;
+        if (!first_) *p++ = ',';
+        first_ = false;
+        auto r = std::to_chars(p, buf + sizeof buf, v, std::chars_format::general, 6);
+        out_.append(buf, static_cast<size_t>(r.ptr - buf));
         return *this;
     }
     // Inserts already-serialized JSON (an object from a plugin, say).
-    JsonWriter& raw(std::string_view json) { comma(); out_ += json; return *this; }
+    JsonWriter& raw(std::string_view json) { comma(); out_.append(json); return *this; }
     // Splices the members of a serialized object ("{...}") into the current object.
     JsonWriter& members_of(std::string_view object_json) {
         size_t b = object_json.find('{'), e = object_json.rfind('}');
@@ -79,11 +94,11 @@ public:
         std::string_view inner = object_json.substr(b + 1, e - b - 1);
         if (inner.find_first_not_of(" \t\r\n") == std::string_view::npos) return *this;
         comma();
-        out_ += inner;
+        out_.append(inner);
         return *this;
     }
 
-    JsonWriter& null() { comma(); out_ += "null"; return *this; }
+    JsonWriter& null() { return literal("null"); }
 
     const std::string& str() const { return out_; }
     std::string take() { return std::move(out_); }
@@ -92,15 +107,36 @@ public:
     bool empty() const { return out_.empty(); }
 
 private:
+    static constexpr size_t k_short = 60;  // keys and strings built on the stack
+
     void comma() {
-        if (!first_) out_ += ',';
+        if (!first_) out_.push_back(',');
         first_ = false;
     }
+    JsonWriter& punct(char c) {
+        char buf[2] = {',', c};
+        out_.append(first_ ? buf + 1 : buf, first_ ? 1 : 2);
+        first_ = true;
+        return *this;
+    }
+    JsonWriter& literal(std::string_view text) {
+        char buf[8];
+        char* p = buf;
+        if (!first_) *p++ = ',';
+        first_ = false;
+        std::memcpy(p, text.data(), text.size());
+        out_.append(buf, static_cast<size_t>(p - buf) + text.size());
+        return *this;
+    }
     template <class T>
-    void number(T v) {
+    JsonWriter& number(T v) {
         char buf[24];
-        auto r = std::to_chars(buf, buf + sizeof buf, v);
+        char* p = buf;
+        if (!first_) *p++ = ',';
+        first_ = false;
+        auto r = std::to_chars(p, buf + sizeof buf, v);
         out_.append(buf, static_cast<size_t>(r.ptr - buf));
+        return *this;
     }
     static bool plain(std::string_view s) {
         for (char c : s)
@@ -108,12 +144,13 @@ private:
         return true;
     }
     void quoted(std::string_view s) {
-        out_ += '"';
-        if (plain(s)) {  // the common case: nothing to escape
+        if (plain(s)) {  // nothing to escape
+            out_.push_back('"');
             out_.append(s.data(), s.size());
-            out_ += '"';
+            out_.push_back('"');
             return;
         }
+        out_.push_back('"');
         for (char c : s) {
             switch (c) {
                 case '"': out_ += "\\\""; break;
@@ -127,11 +164,11 @@ private:
                         std::snprintf(buf, sizeof buf, "\\u%04x", c);
                         out_ += buf;
                     } else {
-                        out_ += c;
+                        out_.push_back(c);
                     }
             }
         }
-        out_ += '"';
+        out_.push_back('"');
     }
 
     std::string out_;
