@@ -44,6 +44,7 @@ Consumers::Wants Consumers::session_open(const sth_session_info& s,
         wants.tick = wants.tick || plugins_[i].table->session_tick != nullptr;
         wants.closed_event = wants.closed_event || plugins_[i].table->session_close != nullptr;
         wants.packets = wants.packets || plugins_[i].takes_packets;
+        wants.done = wants.done || plugins_[i].table->session_done != nullptr;
         if (plugins_[i].table->session_open != nullptr)
             slots[i].cookie = plugins_[i].table->session_open(plugins_[i].object, &s);
     }
@@ -174,6 +175,12 @@ void Consumers::session_close(const sth_session_info& s, std::vector<ConsumerSlo
     for (size_t i = 0; i < plugins_.size(); ++i)
         if (slots[i].active && plugins_[i].table->session_close != nullptr)
             plugins_[i].table->session_close(plugins_[i].object, slots[i].cookie, &s, &closed);
+}
+
+void Consumers::session_done(const sth_session_info& s, std::vector<ConsumerSlot>& slots) {
+    for (size_t i = 0; i < plugins_.size(); ++i)
+        if (slots[i].active && plugins_[i].table->session_done != nullptr)
+            plugins_[i].table->session_done(plugins_[i].object, slots[i].cookie, &s);
 }
 
 }  // namespace stethoscope::core

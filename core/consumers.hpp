@@ -49,6 +49,7 @@ public:
         bool tick = false;          // session_tick
         bool closed_event = false;  // session_close (the session_closed event)
         bool packets = false;       // session_packet
+        bool done = false;          // session_done
     };
     Wants session_open(const sth_session_info& s, std::vector<ConsumerSlot>& slots);
     void stream_data(const sth_session_info& s, std::vector<ConsumerSlot>& slots,
@@ -69,6 +70,8 @@ public:
                          JsonWriter& w);
     void session_close(const sth_session_info& s, std::vector<ConsumerSlot>& slots,
                        const sth_event& closed);
+    // The session is over (after session_close, whether or not its event was built).
+    void session_done(const sth_session_info& s, std::vector<ConsumerSlot>& slots);
     // Collects the consumers' metrics keys (`"k":v,...`) into `fields`.
     void session_tick(const sth_session_info& s, std::vector<ConsumerSlot>& slots, int64_t now,
                       JsonWriter& fields);

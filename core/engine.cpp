@@ -91,9 +91,8 @@ Engine::Engine(EngineConfig config, Consumers& consumers, EventBus& bus)
 }
 
 Engine::~Engine() {
-    while (lru_head_ != nullptr) {  // sessions left open (close_all was not called)
-        Session* s = lru_head_;
-        lru_unlink(*s);
+    while (Session* s = lru_.front()) {  // sessions left open (close_all was not called)
+        lru_.remove(*s);
         delete s;
     }
     for (Session* s : draining_) delete s;
@@ -129,23 +128,10 @@ Session* Engine::find_session(const FlowKey& key, uint64_t hash) const {
     return table_.find(key, hash);
 }
 
-void Engine::lru_unlink(Session& s) {
-    (s.lru_prev != nullptr ? s.lru_prev->lru_next : lru_head_) = s.lru_next;
-    (s.lru_next != nullptr ? s.lru_next->lru_prev : lru_tail_) = s.lru_prev;
-    s.lru_prev = s.lru_next = nullptr;
-}
-
-void Engine::lru_append(Session& s) {
-    s.lru_prev = lru_tail_;
-    s.lru_next = nullptr;
-    (lru_tail_ != nullptr ? lru_tail_->lru_next : lru_head_) = &s;
-    lru_tail_ = &s;
-}
-
 Session* Engine::open_session(const FlowKey& key, uint64_t hash, bool from_a,
                               const DecodedPacket& p, int64_t ts) {
-    if (table_.size() >= config_.reassembly.max_sessions && lru_head_ != nullptr) {
-        Session* victim = lru_head_;
+    if (table_.size() >= config_.reassembly.max_sessions && !lru_.empty()) {
+        Session* victim = lru_.front();
         ++stats_.sessions_evicted;
         close_session(*victim, "evicted", ts);
     }
@@ -163,10 +149,10 @@ Session* Engine::open_session(const FlowKey& key, uint64_t hash, bool from_a,
     s.info.saw_syn = (p.flags & tcp_flag::syn) != 0 ? 1 : 0;
     s.last_ts = ts;
     if ((p.flags & (tcp_flag::syn | tcp_flag::ack)) == tcp_flag::syn)
-        handshakes_.push_back({ts, key, s.info.uid});
+        handshakes_.push_back(s);
     else
         s.handshake_done = true;
-    lru_append(s);
+    lru_.push_back(s);
     table_.insert(hash, &s);
     ++stats_.sessions_opened;
     ++stats_.open;
@@ -174,7 +160,8 @@ Session* Engine::open_session(const FlowKey& key, uint64_t hash, bool from_a,
     s.wants_tick = wants.tick;
     s.wants_closed = wants.closed_event;
     s.wants_packets = wants.packets;
-    if (s.wants_tick) ++ticking_;
+    s.wants_done = wants.done;
+    if (s.wants_tick) ticking_.push_back(s);
     publish_opened(s, p, ts);
     return &s;
 }
@@ -236,6 +223,7 @@ void Engine::process_decoded(const sth_packet& packet, const DecodedPacket& p, D
         }
     }
     if (now_ >= next_expiry_check_) expire(now_);
+    else if (!closing_.empty() && closing_.front()->grace_deadline <= now_) expire_closing(now_);
 }
 
 uint64_t Engine::receive_window(const Session& s, uint8_t receiver) const {
@@ -272,10 +260,7 @@ void Engine::note_header(Session& s, const DecodedPacket& p, uint8_t dir) {
 void Engine::handle(Session& s, const sth_packet& raw, const DecodedPacket& p, uint8_t dir) {
     int64_t ts = raw.ts_ns;
     s.last_ts = std::max(s.last_ts, ts);
-    if (lru_tail_ != &s) {
-        lru_unlink(s);
-        lru_append(s);
-    }
+    lru_.move_to_back(s);
     ++s.packets[dir];
 
     sth_segment seg;  // filled only for consumers that take packets
@@ -304,6 +289,7 @@ void Engine::handle(Session& s, const sth_packet& raw, const DecodedPacket& p, u
         return;
     }
     note_header(s, p, dir);
+    if (s.handshake_done) handshakes_.remove(s);
     uint32_t data_seq = p.seq;
     if ((p.flags & tcp_flag::syn) != 0) {
         if (trusted) mine.set_isn(p.seq);
@@ -334,8 +320,9 @@ void Engine::handle(Session& s, const sth_packet& raw, const DecodedPacket& p, u
         if (!s.ended[d] && s.streams[d].finished()) end_direction(s, d, "fin", ts);
     if (s.ended[0] && s.ended[1] && !s.closing) {
         s.closing = true;
-        auto grace = static_cast<int64_t>(config_.reassembly.fin_grace_sec * k_ns);
-        closing_.push_back({ts + grace, s.key, s.info.uid});
+        ticking_.remove(s);  // both FINs done: only the grace period is left
+        s.grace_deadline = ts + static_cast<int64_t>(config_.reassembly.fin_grace_sec * k_ns);
+        closing_.push_back(s);
     }
 }
 
@@ -405,11 +392,13 @@ void Engine::close_session(Session& s, const char* reason, int64_t ts) {
     // not depend on when another flow's packet moved this worker's clock.
     std::string_view r(reason);
     bool ended_itself = r == "fin" || r == "rst" || r == "end_of_input" || r == "reused";
-    lru_unlink(s);
+    lru_.remove(s);
+    ticking_.remove(s);
+    handshakes_.remove(s);
+    closing_.remove(s);
     if (last_session_ == &s) last_session_ = nullptr;
     table_.erase(s.hash, &s);
     stats_.open -= 1;
-    if (s.wants_tick) --ticking_;
     s.close_reason = reason;
     s.close_ts = ended_itself ? s.last_ts : ts;
     // The flow is gone from the table (a new SYN on the 4-tuple opens a new session), but
@@ -431,6 +420,7 @@ void Engine::close_session(Session& s, const char* reason, int64_t ts) {
 
 void Engine::finish_session(Session& s) {
     publish_closed(s);
+    if (s.wants_done) consumers_.session_done(s.info, s.slots);
     ++stats_.sessions_closed;
     delete &s;
 }
@@ -487,11 +477,9 @@ void Engine::handle_icmp(const DecodedPacket& p, int64_t ts) {
 
 void Engine::tick_sessions(int64_t now) {
     next_tick_ = now + k_tick_ns;
-    if (ticking_ == 0) return;
+    if (ticking_.empty()) return;
     JsonWriter fields;
-    for (Session* s = lru_head_; s != nullptr; s = s->lru_next) {
-        // Both FINs done: only the grace period is left.
-        if (!s->wants_tick || s->closing) continue;
+    for (Session* s = ticking_.front(); s != nullptr; s = ticking_.next(*s)) {
         fields.clear();
         consumers_.session_tick(s->info, s->slots, now, fields);
         if (!fields.empty() && bus_.has_listeners())
@@ -536,7 +524,7 @@ void Engine::serve_snapshot() {
     // Reading a file, the capture's own clock is "now"; live, the wall clock is later.
     const int64_t now = std::max(now_, r->wall_now);
     JsonWriter w;
-    for (Session* s = lru_head_; s != nullptr; s = s->lru_next) {
+    for (Session* s = lru_.front(); s != nullptr; s = lru_.next(*s)) {
         if (r->uid != 0 && s->info.uid != r->uid) continue;
         write_session_snapshot(w, *s, consumers_, now);
         r->found = true;
@@ -551,26 +539,24 @@ void Engine::expire(int64_t now) {
     next_expiry_check_ = now + k_ns / 10;
     if (now >= next_tick_) tick_sessions(now);
     if (!draining_.empty()) poll_draining();
-    while (!closing_.empty() && closing_.front().deadline <= now) {
-        Closing c = closing_.front();
-        closing_.pop_front();
-        Session* s = find_session(c.key, FlowKeyHash{}(c.key));
-        if (s != nullptr && s->info.uid == c.uid) close_session(*s, "fin", now);
-    }
+    expire_closing(now);
     // Handshakes that never finish time out quickly; under memory pressure (the table
     // half full) four times quicker.
     auto handshake = static_cast<int64_t>(config_.reassembly.handshake_timeout_sec * k_ns);
     if (table_.size() * 2 >= config_.reassembly.max_sessions) handshake /= 4;
-    while (!handshakes_.empty() && handshakes_.front().deadline + handshake <= now) {
-        Closing c = handshakes_.front();
-        handshakes_.pop_front();
-        Session* s = find_session(c.key, FlowKeyHash{}(c.key));
-        if (s != nullptr && s->info.uid == c.uid && !s->handshake_done)
-            close_session(*s, "handshake_timeout", now);
-    }
+    while (!handshakes_.empty() && handshakes_.front()->info.start_ts_ns + handshake <= now)
+        close_session(*handshakes_.front(), "handshake_timeout", now);
     auto idle = static_cast<int64_t>(config_.reassembly.idle_timeout_sec * k_ns);
-    while (lru_head_ != nullptr && lru_head_->last_ts + idle <= now)
-        close_session(*lru_head_, "idle", now);
+    while (!lru_.empty() && lru_.front()->last_ts + idle <= now)
+        close_session(*lru_.front(), "idle", now);
+}
+
+// Sessions whose FIN grace is over. Also checked on every packet (a compare when none is
+// due), so that sessions are freed as steadily as they are opened: freed in bursts they
+// overflow the allocator's per-thread cache and every later allocation takes its slow path.
+void Engine::expire_closing(int64_t now) {
+    while (!closing_.empty() && closing_.front()->grace_deadline <= now)
+        close_session(*closing_.front(), "fin", now);
 }
 
 void Engine::advance_clock(int64_t now_ns) {
@@ -581,12 +567,10 @@ void Engine::advance_clock(int64_t now_ns) {
 }
 
 void Engine::close_all(const char* reason) {
-    while (lru_head_ != nullptr) {
-        Session& s = *lru_head_;
+    while (!lru_.empty()) {
+        Session& s = *lru_.front();
         close_session(s, s.closing ? "fin" : reason, std::max(now_, s.last_ts));
     }
-    closing_.clear();
-    handshakes_.clear();
     // Every output bounds its own wait (consumer, connect and stall timeouts).
     while (!draining_.empty()) {
         poll_draining();

@@ -24,6 +24,7 @@
 #include "event_bus.hpp"
 #include "flow_key.hpp"
 #include "flow_table.hpp"
+#include "intrusive_list.hpp"
 #include "reassembler.hpp"
 #include "relaxed_counter.hpp"
 #include "session.hpp"
@@ -139,19 +140,15 @@ private:
     EventBus& bus_;
     ReassemblyBudget budget_;
     FlowTable<Session, FlowKey> table_;
-    // Sessions by last activity, intrusive (Session::lru_prev/next): head = least recent.
-    Session* lru_head_ = nullptr;
-    Session* lru_tail_ = nullptr;
-    void lru_unlink(Session& s);
-    void lru_append(Session& s);
     Session* find_session(const FlowKey& key, uint64_t hash) const;
-    struct Closing {
-        int64_t deadline;
-        FlowKey key;
-        uint64_t uid;
-    };
-    std::deque<Closing> closing_;     // sessions in their FIN grace period
-    std::deque<Closing> handshakes_;  // bare SYNs; `deadline` holds the SYN's time
+    // Every live session by last activity: front = least recent.
+    IntrusiveList<Session, &Session::lru_link> lru_;
+    // Sessions with wants_tick, not closing, in the order they opened.
+    IntrusiveList<Session, &Session::tick_link> ticking_;
+    // Bare SYNs whose handshake has not finished, in the order of their SYN (start_ts_ns).
+    IntrusiveList<Session, &Session::handshake_link> handshakes_;
+    // Sessions in their FIN grace period, by grace_deadline.
+    IntrusiveList<Session, &Session::closing_link> closing_;
     // Closed sessions whose bytes an output is still delivering (Consumers::pending).
     std::deque<Session*> draining_;
     EngineStats stats_;
@@ -161,7 +158,7 @@ private:
     int64_t now_ = 0;
     int64_t next_expiry_check_ = 0;
     int64_t next_tick_ = 0;
-    size_t ticking_ = 0;  // live sessions with wants_tick
+    void expire_closing(int64_t now);
     std::mutex owner_;
     // Snapshot mailbox (SnapshotRequest): the flag is read on the hot path.
     std::atomic<bool> snapshot_wanted_{false};

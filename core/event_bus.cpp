@@ -45,6 +45,13 @@ void EventBus::Batch::clear() {
     bytes = 0;
 }
 
+void EventBus::interest_changed() {
+    std::lock_guard<std::mutex> lock(interest_mutex_);
+    bool any = to_stdout_ || log_enabled(STH_LOG_DEBUG);
+    for (const Sub& s : subscribers_) any = any || s.wants();
+    listening_.store(any, std::memory_order_relaxed);
+}
+
 void EventBus::start() {
     std::lock_guard<std::mutex> lock(mutex_);
     if (running_) return;
@@ -150,7 +157,8 @@ void EventBus::deliver(Batch& batch) {
                          e.uid};
             if (debug)
                 log_message(STH_LOG_DEBUG, "event", std::string_view(ev.json.data, ev.json.size));
-            for (const auto& s : subscribers_) s(ev);
+            for (const Sub& s : subscribers_)
+                if (s.wants()) s.fn(ev);
         }
     }
     if (to_stdout_ && !out_.empty()) {

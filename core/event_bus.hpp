@@ -45,9 +45,20 @@ public:
     EventBus(const EventBus&) = delete;
     EventBus& operator=(const EventBus&) = delete;
 
-    void set_stdout(bool enabled) { to_stdout_ = enabled; }
-    // Subscribers are added at start-up, before start().
-    void subscribe(Subscriber s) { subscribers_.push_back(std::move(s)); }
+    void set_stdout(bool enabled) {
+        to_stdout_ = enabled;
+        interest_changed();
+    }
+    // Subscribers are added at start-up, before start(). `wanted` (null: always) says
+    // whether the subscriber wants events now; it may change at any time, followed by a
+    // call of interest_changed().
+    void subscribe(Subscriber s, const std::atomic<bool>* wanted = nullptr) {
+        subscribers_.push_back(Sub{std::move(s), wanted});
+        interest_changed();
+    }
+    // Any thread: recomputes has_listeners() after a subscriber's `wanted` or the log
+    // level changed.
+    void interest_changed();
     // True while reading a file: a full queue makes publish() wait instead of dropping.
     void set_blocking(bool blocking) { blocking_.store(blocking, std::memory_order_relaxed); }
 
@@ -62,9 +73,10 @@ public:
     // Delivers what is queued, then stops the thread.
     void stop();
 
-    // False when nothing would receive an event (no stdout, no subscriber): callers may
-    // then skip building it. Fixed once start-up is over.
-    bool has_listeners() const { return to_stdout_ || !subscribers_.empty(); }
+    // False when nothing would receive an event (no stdout, no subscriber that wants
+    // events now, no debug log): callers then skip building it. Events published while it
+    // is false are still delivered to whoever wants them.
+    bool has_listeners() const { return listening_.load(std::memory_order_relaxed); }
     uint64_t published() const { return published_.load(std::memory_order_relaxed); }
     uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
 
@@ -96,9 +108,16 @@ private:
     void deliver(Batch& batch);
     void run();
 
+    struct Sub {
+        Subscriber fn;
+        const std::atomic<bool>* wanted;  // null: always
+        bool wants() const { return wanted == nullptr || wanted->load(std::memory_order_relaxed); }
+    };
     bool to_stdout_ = true;
     size_t queue_limit_ = size_t{16} << 20;
-    std::vector<Subscriber> subscribers_;
+    std::vector<Sub> subscribers_;
+    std::atomic<bool> listening_{true};
+    std::mutex interest_mutex_;
     std::atomic<bool> blocking_{false};
     std::atomic<uint64_t> published_{0}, dropped_{0};
 

@@ -39,6 +39,7 @@ PluginInstance::PluginInstance(std::shared_ptr<PluginLibrary> library, const Plu
     api_.modules_snapshot = &host_modules_snapshot;
     api_.module_set_enabled = &host_module_set_enabled;
     api_.health = &host_health;
+    api_.events_wanted = &host_events_wanted;
     object_ = t.create(&api_, err, sizeof err);
     if (object_ == nullptr)
         throw PluginError("plugin " + name_ + " (" + library_->file.string() +
@@ -111,6 +112,10 @@ int PluginInstance::host_module_set_enabled(void* ctx, sth_str name, int enabled
     return 1;
 }
 int PluginInstance::host_health(void* ctx) { return self(ctx).services_.health(); }
+void PluginInstance::host_events_wanted(void* ctx, int wanted) {
+    self(ctx).events_wanted_.store(wanted != 0, std::memory_order_relaxed);
+    self(ctx).services_.events_interest_changed();
+}
 
 std::string PluginInstance::capture_filter() const {
     if (table().capture_filter == nullptr) return {};

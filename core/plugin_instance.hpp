@@ -5,6 +5,7 @@
 #include "config.hpp"
 #include "plugin_host.hpp"
 
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -39,6 +40,8 @@ public:
         return "unknown module '" + std::string(name) + "'";
     }
     virtual sth_health health() const { return STH_HEALTH_CAPTURING; }
+    // A plugin's events_wanted flag changed (PluginInstance::events_wanted()).
+    virtual void events_interest_changed() {}
 };
 
 class PluginInstance {
@@ -60,6 +63,8 @@ public:
     const std::string& config_path() const { return config_path_; }
     // The plugin's extra capture filter (sth_plugin_descriptor::capture_filter), or "".
     std::string capture_filter() const;
+    // Whether the plugin wants events now (sth_host_api::events_wanted; true until it says).
+    const std::atomic<bool>& events_wanted() const { return events_wanted_; }
 
 private:
     static PluginInstance& self(void* ctx) { return *static_cast<PluginInstance*>(ctx); }
@@ -78,6 +83,7 @@ private:
     static void host_modules_snapshot(void* ctx, sth_text_fn fn, void* user);
     static int host_module_set_enabled(void* ctx, sth_str name, int enabled, char* err,
                                        size_t err_cap);
+    static void host_events_wanted(void* ctx, int wanted);
     static int host_health(void* ctx);
 
     std::shared_ptr<PluginLibrary> library_;
@@ -86,6 +92,7 @@ private:
     sth_host_api api_{};
     void* object_ = nullptr;
     bool started_ = false;
+    std::atomic<bool> events_wanted_{true};
 };
 
 }  // namespace stethoscope::core

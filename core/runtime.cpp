@@ -41,7 +41,8 @@ void Runtime::add_consumer(PluginHost& host, const PluginSection& section) {
     consumers_.add(inst.get(), section.enabled);
     if (inst->table().event != nullptr) {
         PluginInstance* p = inst.get();
-        bus_.subscribe([p](const sth_event& e) { p->table().event(p->object(), &e); });
+        bus_.subscribe([p](const sth_event& e) { p->table().event(p->object(), &e); },
+                       &p->events_wanted());
     }
     modules_.push_back(Module{inst.get(), section.kind, section.path, section.required});
     consumers_owned_.push_back(std::move(inst));
@@ -193,6 +194,7 @@ CaptureStatsInput Runtime::gather_stats(int64_t ts_ns) {
 }
 
 void Runtime::publish_stats(int64_t ts_ns) {
+    if (!bus_.has_listeners()) return;
     bus_.publish("capture_stats", capture_stats_json(gather_stats(ts_ns), true), 0);
 }
 
@@ -323,6 +325,7 @@ std::string Runtime::set_module_enabled(std::string_view name, bool enabled) {
 
 void Runtime::publish(std::string_view origin, std::string_view type, std::string_view fields_json,
                       const sth_session_info* session) {
+    if (!bus_.has_listeners()) return;  // nobody reads events now: build none
     JsonWriter w;
     // From a worker (a session callback or tick): that worker's clock; else the input's.
     int64_t ts = engine_clock_of_this_thread();

@@ -74,6 +74,7 @@ public:
     sth_health health() const override {
         return static_cast<sth_health>(health_.load(std::memory_order_relaxed));
     }
+    void events_interest_changed() override { bus_.interest_changed(); }
 
 private:
     // A loaded consumer as the control plane lists it.

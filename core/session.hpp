@@ -12,6 +12,7 @@
 #include "consumers.hpp"
 #include "decoder.hpp"
 #include "flow_key.hpp"
+#include "intrusive_list.hpp"
 #include "reassembler.hpp"
 #include "tcp_analysis.hpp"
 
@@ -88,8 +89,13 @@ struct Session {
     std::vector<GapRecord> gaps;
     uint64_t gaps_total = 0;
     uint64_t hash = 0;            // FlowKeyHash of key
-    Session* lru_prev = nullptr;  // intrusive activity list (Engine::lru_head_)
-    Session* lru_next = nullptr;
+    // The engine's lists (intrusive_list.hpp): by last activity (every live session); the
+    // ones that take session_tick and are not closing yet (a tick visits only those, not
+    // the thousands in FIN grace); bare SYNs waiting for their handshake; sessions in
+    // their FIN grace period (until `grace_deadline`).
+    ListLink<Session> lru_link, tick_link, handshake_link, closing_link;
+    int64_t grace_deadline = 0;
+    bool wants_done = false;      // some active consumer takes session_done
     const char* close_reason = nullptr;  // set once closed (while the outputs drain)
     int64_t close_ts = 0;
 

@@ -225,6 +225,7 @@ TcpAnalysisResult TcpAnalysis::to_result(uint32_t found) {
         {a_ack_lost_segment, 0, tcp_analysis_extra::ack_lost_segment},
     };
     TcpAnalysisResult r;
+    if (found == 0) return r;  // most segments
     for (const Mapping& m : k_map) {
         if (found & m.wireshark) {
             r.bits |= m.bits;

@@ -34,9 +34,9 @@ extern "C" {
 #endif
 
 #define STH_ABI_MAJOR 1
-#define STH_ABI_MINOR 3
+#define STH_ABI_MINOR 4
 /* Bumped with every edit of this file; checked by abi_version_test against its hash. */
-#define STH_ABI_HEADER_REVISION 4
+#define STH_ABI_HEADER_REVISION 5
 
 /* The one exported symbol of every plugin: `const sth_plugin_descriptor* NAME(void)`. */
 #define STH_PLUGIN_ENTRY_SYMBOL "stethoscope_plugin_descriptor"
@@ -274,6 +274,11 @@ typedef struct sth_host_api {
     int (*module_set_enabled)(void* ctx, sth_str name, int enabled, char* err, size_t err_cap);
     /* sth_health of the capture. */
     int (*health)(void* ctx);
+    /* Since 1.4. A plugin with an `event` callback says whether it wants events now (1,
+     * the default) or not (0): the control plane while no client follows /events. While
+     * nothing wants events (no stdout, no wanting plugin, no debug log) the workers do not
+     * build them at all, so an idle watcher costs the capture nothing. Any thread. */
+    void (*events_wanted)(void* ctx, int wanted);
 } sth_host_api;
 
 /* The plugin's function table. Entries a kind does not use are NULL. Every function is
@@ -361,6 +366,11 @@ typedef struct sth_plugin_descriptor {
      * Called once on the main thread after create, before start; NULL or "" for none.
      * The host copies the string at once. */
     const char* (*capture_filter)(void* instance);
+    /* Since 1.4. The session is over and its cookie is not used again. Called last, after
+     * session_close when the plugin has that too. A plugin that only needs to free its
+     * per-session state implements this instead of session_close: the host then builds
+     * the session_closed event only when some sink reads it. */
+    void (*session_done)(void* instance, void* cookie, const sth_session_info* session);
 } sth_plugin_descriptor;
 
 typedef const sth_plugin_descriptor* (*sth_plugin_entry_fn)(void);

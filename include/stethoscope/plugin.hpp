@@ -35,6 +35,8 @@
 //   void session_opened_fields(void* cookie, const sth_session_info&, stethoscope::JsonSink&);
 //   bool session_pending(void* cookie, const sth_session_info&);   (async outputs)
 //   void session_close(void* cookie, const sth_session_info&, const sth_event&);
+//   void session_done(void* cookie, const sth_session_info&);   (since ABI 1.4: frees the
+//                     cookie; prefer it to session_close when the event is not needed)
 //   void event(const sth_event&);
 //   void session_tick(void* cookie, const sth_session_info&, int64_t now_ns,
 //                     stethoscope::JsonSink& metrics);                 (since ABI 1.3)
@@ -164,6 +166,12 @@ public:
         if (!has(&sth_host_api::health, offsetof(sth_host_api, health)))
             return STH_HEALTH_CAPTURING;
         return static_cast<sth_health>(api_->health(api_->ctx));
+    }
+    // A plugin with event(): whether it wants events now (the default is yes). While no
+    // sink wants them the host builds none. A no-op on hosts older than 1.4.
+    void events_wanted(bool wanted) const {
+        if (has(&sth_host_api::events_wanted, offsetof(sth_host_api, events_wanted)))
+            api_->events_wanted(api_->ctx, wanted ? 1 : 0);
     }
     const sth_host_api* raw() const { return api_; }
 
@@ -340,6 +348,10 @@ struct Trampolines {
         P* p = static_cast<P*>(self);
         guarded_callback(p, "session_close", [&] { p->session_close(c, *s, *e); });
     }
+    static void session_done(void* self, void* c, const sth_session_info* s) noexcept {
+        P* p = static_cast<P*>(self);
+        guarded_callback(p, "session_done", [&] { p->session_done(c, *s); });
+    }
     static void session_opened_fields(void* self, void* c, const sth_session_info* s,
                                       const sth_json_sink* sink) noexcept {
         P* p = static_cast<P*>(self);
@@ -428,6 +440,10 @@ const sth_plugin_descriptor* make_descriptor(const char* name, const char* versi
                           p.session_close(c, s, e);
                       })
             x.session_close = &T::session_close;
+        if constexpr (requires(P& p, void* c, const sth_session_info& s) {
+                          p.session_done(c, s);
+                      })
+            x.session_done = &T::session_done;
         if constexpr (requires(P& p, const sth_event& e) { p.event(e); }) x.event = &T::event;
         if constexpr (requires(P& p, void* c, const sth_session_info& s, JsonSink& j) {
                           p.session_opened_fields(c, s, j);

@@ -33,7 +33,7 @@ config() {  # config NAME JSON: writes $work/NAME.json
 
 # --- options ---------------------------------------------------------------------------
 out=$("$bin" --version)
-[ "$out" == "stethoscope 0.1.0 (plugin ABI 1.3)" ] && ok version || bad version "$out"
+[ "$out" == "stethoscope 0.1.0 (plugin ABI 1.4)" ] && ok version || bad version "$out"
 "$bin" --help | grep -q -- "--check-config" && ok help || bad help
 expect bad_option 2 "stethoscope: unknown option --bogus (see --help)" -- --bogus
 expect missing_value 2 "stethoscope: --config needs a value" -- -c
@@ -102,7 +102,7 @@ config not_plugin "{ \"plugins\": { \"dirs\": [\"$test_plugins\"] }, \"io\": { \
 expect not_a_plugin 3 "stethoscope: plugin $test_plugins/stethoscope-not-a-plugin.so: not a stethoscope plugin (no symbol stethoscope_plugin_descriptor)" \
     -- -c "$work/not_plugin.json" --check-config -r x.pcap
 config wrong_abi "{ \"plugins\": { \"dirs\": [\"$test_plugins\"] }, \"io\": { \"output\": { \"wrong-abi\": { \"enabled\": true } } } }"
-expect wrong_abi 3 "stethoscope: plugin $test_plugins/stethoscope-wrong-abi.so: built for plugin ABI 2.0, this stethoscope supports 1.0 to 1.3" \
+expect wrong_abi 3 "stethoscope: plugin $test_plugins/stethoscope-wrong-abi.so: built for plugin ABI 2.0, this stethoscope supports 1.0 to 1.4" \
     -- -c "$work/wrong_abi.json" --check-config -r x.pcap
 config wrong_kind '{ "capture": { "input": "files" } }'
 expect wrong_kind 3 "stethoscope: plugin $(dirname "$bin")/plugins/stethoscope-files.so: expected kind input, found output" \

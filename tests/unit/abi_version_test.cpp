@@ -36,6 +36,7 @@ constexpr Known k_known[] = {
     {3, 1, 2, 0xee2cfd9a35e93b9aULL},  // host offline(), session_opened_fields, session_pending
     {4, 1, 3, 0xc3836cbb8ecd8c6cULL},  // segment options, ICMP errors, session_tick, capture_filter,
                                        // control-plane snapshots, module switches, health
+    {5, 1, 4, 0x49241becadc17fd5ULL},  // host events_wanted, session_done
 };
 
 BOOST_AUTO_TEST_CASE(header_matches_its_recorded_revision) {
@@ -74,4 +75,7 @@ BOOST_AUTO_TEST_CASE(abi_1_3_only_appends) {
                offsetof(sth_plugin_descriptor, session_pending));
     BOOST_TEST(offsetof(sth_plugin_descriptor, capture_filter) >
                offsetof(sth_plugin_descriptor, session_icmp));
+    BOOST_TEST(offsetof(sth_host_api, events_wanted) > offsetof(sth_host_api, health));
+    BOOST_TEST(offsetof(sth_plugin_descriptor, session_done) >
+               offsetof(sth_plugin_descriptor, capture_filter));
 }

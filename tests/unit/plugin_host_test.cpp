@@ -199,6 +199,44 @@ BOOST_AUTO_TEST_CASE(a_plugin_built_against_an_older_smaller_sdk_loads_and_runs)
     BOOST_TEST(services.events[1].fields == "{\"direction\":1,\"bytes\":300}");
 }
 
+#ifdef MSS_PLUGIN
+// An analyzer that only frees its per-session state takes session_done (ABI 1.4), not
+// session_close: the session then needs no session_closed event when nobody reads it.
+// Its summary is still there for whoever builds the event; under the sanitizer build a
+// cookie that session_done did not free is a leak report.
+BOOST_AUTO_TEST_CASE(an_analyzer_frees_its_state_in_session_done) {
+    test::RecordingServices services;
+    auto lib = PluginHost::load_file(MSS_PLUGIN, STH_KIND_ANALYZER, "mss");
+    BOOST_TEST(lib->table.session_close == nullptr);
+    BOOST_TEST_REQUIRE(lib->table.session_done != nullptr);
+    PluginInstance inst(lib, PluginSection{"mss", STH_KIND_ANALYZER, "analyzers.mss", "{}", false},
+                        services);
+    Consumers consumers;
+    consumers.add(&inst);
+    std::vector<ConsumerSlot> slots;
+    sth_session_info s = session_info(11);
+    const Consumers::Wants wants = consumers.session_open(s, slots);
+    BOOST_TEST(wants.done);
+    BOOST_TEST(!wants.closed_event);  // no session_closed event is built for it
+    BOOST_TEST(wants.packets);
+    sth_segment syn{};
+    syn.struct_size = sizeof syn;
+    syn.direction = STH_DIR_REQUESTS;
+    syn.flags = 0x02;
+    syn.mss = 1400;
+    sth_packet raw{};
+    raw.struct_size = sizeof raw;
+    consumers.session_packet(s, slots, raw, syn);
+    stethoscope::JsonWriter w;
+    w.begin_object();
+    consumers.session_summary(s, slots, w);
+    w.end_object();
+    BOOST_TEST(w.str().find(R"("mss":{"client":1400,"server":null,)") != std::string::npos,
+               w.str());
+    consumers.session_done(s, slots);
+}
+#endif
+
 // Run-time switches (control plane): a session takes the consumers enabled when it opens
 // and keeps them; a switched-off consumer gets no callback for sessions opened after.
 BOOST_AUTO_TEST_CASE(a_switched_off_consumer_gets_no_new_sessions) {

@@ -60,7 +60,7 @@ void MssAnalyzer::session_summary(void* cookie, const sth_session_info&, JsonSin
     out.put("mss", w.str());
 }
 
-void MssAnalyzer::session_close(void* cookie, const sth_session_info&, const sth_event&) {
+void MssAnalyzer::session_done(void* cookie, const sth_session_info&) {
     delete static_cast<SessionState*>(cookie);
 }
 

@@ -17,7 +17,7 @@
 // Requests are judged against the server's MSS, responses against the client's.
 //
 // Invariants: per-session state is a fixed-size struct under 256 bytes, allocated in
-// session_open and freed in session_close; session_packet allocates nothing.
+// session_open and freed in session_done; session_packet allocates nothing.
 // Threading: per-session callbacks come from the session's worker, in order; the only
 // shared state is the host's counter (thread-safe).
 #pragma once
@@ -46,7 +46,7 @@ public:
     void session_packet(void* cookie, const sth_session_info& s, const sth_packet& p,
                         const sth_segment& seg);
     void session_summary(void* cookie, const sth_session_info& s, JsonSink& out);
-    void session_close(void* cookie, const sth_session_info& s, const sth_event& closed);
+    void session_done(void* cookie, const sth_session_info& s);
 
 private:
     struct SessionState;

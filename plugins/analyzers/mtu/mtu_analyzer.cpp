@@ -147,7 +147,7 @@ void MtuAnalyzer::write_icmp(JsonWriter& w, const SessionState& st) {
     w.end_object();
 }
 
-void MtuAnalyzer::session_close(void* cookie, const sth_session_info&, const sth_event&) {
+void MtuAnalyzer::session_done(void* cookie, const sth_session_info&) {
     delete static_cast<SessionState*>(cookie);
 }
 

@@ -21,7 +21,7 @@
 // (capture_filter()); without it, ICMP errors count whenever the capture lets them in.
 //
 // Invariants: per-session state is a fixed-size struct under 256 bytes, allocated in
-// session_open and freed in session_close; session_packet allocates nothing.
+// session_open and freed in session_done; session_packet allocates nothing.
 // Threading: per-session callbacks come from the session's worker, in order; the only
 // shared state is the host's counters (thread-safe).
 #pragma once
@@ -54,7 +54,7 @@ public:
                         const sth_segment& seg);
     void session_icmp(void* cookie, const sth_session_info& s, const sth_icmp_error& icmp);
     void session_summary(void* cookie, const sth_session_info& s, JsonSink& out);
-    void session_close(void* cookie, const sth_session_info& s, const sth_event& closed);
+    void session_done(void* cookie, const sth_session_info& s);
     std::string capture_filter() const { return config_.icmp ? k_icmp_filter : ""; }
 
 private:

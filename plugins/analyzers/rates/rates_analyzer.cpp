@@ -177,7 +177,7 @@ void RatesAnalyzer::session_summary(void* cookie, const sth_session_info&, JsonS
     out.put("rates", w.str());
 }
 
-void RatesAnalyzer::session_close(void* cookie, const sth_session_info&, const sth_event&) {
+void RatesAnalyzer::session_done(void* cookie, const sth_session_info&) {
     if (cookie == nullptr) return;
     delete static_cast<SessionState*>(cookie);
     sessions_active_.fetch_sub(1, std::memory_order_relaxed);

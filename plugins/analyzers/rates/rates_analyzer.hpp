@@ -32,7 +32,7 @@
 // kept compact on purpose: it is written for every session.
 //
 // Threading and invariants: per-session state is a fixed-size struct under 256 bytes
-// (allocated in session_open, freed in session_close; session_packet allocates nothing),
+// (allocated in session_open, freed in session_done; session_packet allocates nothing),
 // touched only by the session's worker. The all-sessions totals are relaxed atomics every
 // worker adds to; the next global deadline is an atomic that the first worker whose tick
 // passes it advances with compare-and-swap, so exactly one thread publishes each
@@ -64,7 +64,7 @@ public:
                         const sth_segment& seg);
     void session_tick(void* cookie, const sth_session_info& s, int64_t now_ns, JsonSink& metrics);
     void session_summary(void* cookie, const sth_session_info& s, JsonSink& out);
-    void session_close(void* cookie, const sth_session_info& s, const sth_event& closed);
+    void session_done(void* cookie, const sth_session_info& s);
 
     // Packets and bytes per direction (index: sth_direction).
     struct Counts {

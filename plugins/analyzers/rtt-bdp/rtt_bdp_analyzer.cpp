@@ -104,7 +104,7 @@ void RttBdpAnalyzer::session_summary(void* cookie, const sth_session_info&, Json
     sink.put("limits", w.str());
 }
 
-void RttBdpAnalyzer::session_close(void* cookie, const sth_session_info&, const sth_event&) {
+void RttBdpAnalyzer::session_done(void* cookie, const sth_session_info&) {
     delete static_cast<SessionRtt*>(cookie);
 }
 

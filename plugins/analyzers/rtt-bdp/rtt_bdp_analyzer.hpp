@@ -41,7 +41,7 @@ public:
                         const sth_segment& seg);
     void session_tick(void* cookie, const sth_session_info& s, int64_t now_ns, JsonSink& metrics);
     void session_summary(void* cookie, const sth_session_info& s, JsonSink& sink);
-    void session_close(void* cookie, const sth_session_info& s, const sth_event& closed);
+    void session_done(void* cookie, const sth_session_info& s);
 
     // Appends one samples_log line (no-op without the log).
     void log_line(const char* kind, uint64_t uid, uint8_t dir, int64_t ts_ns, int64_t value);

@@ -62,7 +62,7 @@ void StallAnalyzer::session_summary(void* cookie, const sth_session_info&, JsonS
     sink.put("stall", w.str());
 }
 
-void StallAnalyzer::session_close(void* cookie, const sth_session_info&, const sth_event&) {
+void StallAnalyzer::session_done(void* cookie, const sth_session_info&) {
     delete static_cast<SessionStall*>(cookie);
 }
 

@@ -24,7 +24,7 @@ public:
                         const sth_segment& seg);
     void session_tick(void* cookie, const sth_session_info& s, int64_t now_ns, JsonSink& metrics);
     void session_summary(void* cookie, const sth_session_info& s, JsonSink& sink);
-    void session_close(void* cookie, const sth_session_info& s, const sth_event& closed);
+    void session_done(void* cookie, const sth_session_info& s);
 
 private:
     Thresholds thresholds_;

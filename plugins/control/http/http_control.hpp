@@ -29,6 +29,7 @@ public:
         return host_.set_module_enabled(name, on);
     }
     sth_health health() const override { return host_.health(); }
+    void events_wanted(bool wanted) const override { host_.events_wanted(wanted); }
 
 private:
     Host host_;

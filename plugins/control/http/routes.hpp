@@ -35,6 +35,8 @@ public:
     virtual std::optional<std::string> modules() const = 0;
     virtual std::string set_module_enabled(std::string_view name, bool on) const = 0;  // "" = ok
     virtual sth_health health() const = 0;
+    // Whether the plugin wants the host's events now (some client follows /events).
+    virtual void events_wanted(bool /*wanted*/) const {}
 };
 
 struct Request {

@@ -27,9 +27,15 @@ void Server::Impl::fan_out(const std::shared_ptr<const Event>& e) {
     std::erase(streams, nullptr);
 }
 
+void Server::Impl::set_subscribers(size_t n) {
+    const size_t before = subscribers.exchange(n, std::memory_order_relaxed);
+    // The host builds events only while someone wants them: tell it when that changes.
+    if ((before == 0) != (n == 0)) host.events_wanted(n != 0);
+}
+
 void Server::Impl::add_stream(Connection* c) {
     streams.push_back(c);
-    subscribers.store(streams.size(), std::memory_order_relaxed);
+    set_subscribers(streams.size());
 }
 
 void Server::Impl::forget(Connection* c) {
@@ -40,7 +46,7 @@ void Server::Impl::forget(Connection* c) {
     if (!fanning) std::erase(streams, nullptr);
     size_t live = 0;
     for (auto* s : streams) live += s != nullptr ? 1 : 0;
-    subscribers.store(live, std::memory_order_relaxed);
+    set_subscribers(live);
     if (stopping && all.empty()) stop_timer.cancel();
 }
 
@@ -88,6 +94,7 @@ uint16_t Server::start() {
     s.acceptor.listen(asio::socket_base::max_listen_connections, ec);
     if (ec) fail("listen on");
     uint16_t port = s.acceptor.local_endpoint(ec).port();
+    s.host.events_wanted(false);  // until a client follows /events
     s.accept();
     s.work.emplace(s.io.get_executor());
     s.running = true;

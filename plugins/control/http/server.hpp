@@ -8,7 +8,8 @@
 // every subscriber whose filter takes it. Each subscriber's queue is bounded by
 // max_pending_bytes: a subscriber past it is cut off (its queued events counted as
 // dropped), so a client that does not read never slows anything. Nothing is posted while
-// nobody subscribes, and the posted backlog itself is bounded (drops counted).
+// nobody subscribes (the host is then told it need not build events at all:
+// Host::events_wanted), and the posted backlog itself is bounded (drops counted).
 //
 // Lifetime: start() binds (throws with the address and the reason) and starts the
 // thread; stop() lets /events streams end with their last chunk and raw sessions flush,

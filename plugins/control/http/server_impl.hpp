@@ -56,6 +56,7 @@ struct Server::Impl {
     void accept();
     void fan_out(const std::shared_ptr<const Event>& e);
     void add_stream(Connection* c);
+    void set_subscribers(size_t n);  // and tells the host when it becomes or stops being 0
     void forget(Connection* c);
     void begin_stop();
 

@@ -18,6 +18,8 @@ Checked, field by field against the capture:
   SSE stream ?types=session_opened,session_closed frames exactly those events; the raw
   session's event lines equal the subscribed types' lines of stdout; an HTTP/1.0 client
   gets them unchunked until the close.
+An idle watcher: with no /events client and no stdout no event is built at all, and a
+client that comes later gets the events from then on, events_published counting them.
 Then the limits run: 400, 414, 431, 413, a slowloris client (1 byte/s) cut with 408 after
 request_timeout_sec, an idle keep-alive closed, max_connections (503), a client pipelining
 requests without reading the answers closed, counters of each,
@@ -173,6 +175,46 @@ def main_run():
         e = closed[port_]
         check(e["requests"]["bytes"] == req and e["responses"]["bytes"] == resp,
               "session %d: %d/%d bytes as in the capture" % (port_, req, resp))
+
+
+def idle_watcher():
+    """Nobody follows /events and events_stdout is off: the workers build no event at all
+    (events_published stays 0 while session A opens and closes, analyzers on as by
+    default); a client that then follows /events gets session B's events, and
+    events_published counts exactly the events it got."""
+    hdr, recs = session_records()
+    cfg = {"capture": {"input": "pcap-file", "mode": "filter", "stats_interval_sec": 0},
+           "log": {"events_stdout": False},
+           "control": {"listen": "127.0.0.1:0"}}
+    sth = Sth(BIN, WORK, "idle", cfg, fifo=True)
+    port = sth.wait_port()
+    sth.open_fifo()
+    sth.feed(hdr + b"".join(recs[55734]) + clock(1_700_000_105))
+    check(wait_for(lambda: get_json(port, "/stats")[1]["sessions_closed"] == 1, 10),
+          "idle watcher: session A closed")
+    _, stats = get_json(port, "/stats")
+    check(stats["events_published"] == 0 and stats["sessions_opened"] == 1,
+          "no /events client, no stdout: %d events built for session A (want 0)" %
+          stats["events_published"])
+    ev = EventStream(port)
+    sth.feed(b"".join(recs[55736]) + clock(1_700_000_125))
+    lines = []
+    while not any('"event":"session_closed"' in l for l in lines):
+        lines += [l for l in ev.chunk().decode().split("\n") if l]
+    events = [json.loads(l) for l in lines]
+    kinds = [(e["event"], e.get("session")) for e in events if e["event"].startswith("session_")]
+    check(kinds == [("session_opened", 55736), ("session_closed", 55736)],
+          "the /events client got B's session_opened then session_closed: %s" % kinds)
+    check(all(e.get("session", 55736) == 55736 for e in events),
+          "every session's event it got is about B: %s" %
+          sorted({(e["event"], e.get("session")) for e in events}))
+    _, stats = get_json(port, "/stats")
+    check(stats["events_published"] == len(events),
+          "events_published %d == the %d events the client got" %
+          (stats["events_published"], len(events)))
+    ev.close()
+    sth.close_fifo()
+    check(sth.wait(30) == 0, "idle watcher run: exit 0")
 
 
 def check_snapshots(port, recs, b_open, fed, files_dir):
@@ -468,7 +510,7 @@ def config_error():
 
 
 if __name__ == "__main__":
-    for part in (main_run, limits_run, default_port_taken, ipv6_listen, token_masked, config_error):
+    for part in (main_run, idle_watcher, limits_run, default_port_taken, ipv6_listen, token_masked, config_error):
         try:
             part()
         except Exception as e:  # a crash of one part is one failure, the others still run
