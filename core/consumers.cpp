@@ -11,8 +11,8 @@ void Consumers::add(PluginInstance* plugin, bool enabled) {
     enabled_.emplace_back(enabled);
     bool packets = t->session_packet != nullptr;
     bool output = t->kind == STH_KIND_OUTPUT;
+    if (packets) packet_takers_.push_back(plugins_.size());
     plugins_.push_back(Entry{plugin, t, plugin->object(), packets, output});
-    any_packets_ = any_packets_ || packets;
     adds_opened_ = adds_opened_ || t->session_opened_fields != nullptr;
     any_pending_ = any_pending_ || t->session_pending != nullptr;
 }
@@ -103,9 +103,8 @@ void Consumers::stream_end(const sth_session_info& s, std::vector<ConsumerSlot>&
 
 void Consumers::session_packet(const sth_session_info& s, std::vector<ConsumerSlot>& slots,
                                const sth_packet& p, const sth_segment& seg) {
-    if (!any_packets_) return;
-    for (size_t i = 0; i < plugins_.size(); ++i)
-        if (plugins_[i].takes_packets && slots[i].active)
+    for (size_t i : packet_takers_)  // per packet: only the consumers that take packets
+        if (slots[i].active)
             plugins_[i].table->session_packet(plugins_[i].object, slots[i].cookie, &s, &p, &seg);
 }
 

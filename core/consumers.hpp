@@ -88,7 +88,7 @@ private:
     };
     std::vector<Entry> plugins_;
     std::deque<std::atomic<bool>> enabled_;  // per entry; a deque: atomics do not move
-    bool any_packets_ = false;
+    std::vector<size_t> packet_takers_;  // indices of the consumers with session_packet
     bool adds_opened_ = false;
     bool any_pending_ = false;
 };

@@ -23,7 +23,7 @@ void* MssAnalyzer::session_open(const sth_session_info&) {
 }
 
 void MssAnalyzer::session_packet(void* cookie, const sth_session_info&, const sth_packet&,
-                                 const sth_segment& seg) {
+                                 const sth_segment& seg) noexcept {
     auto* st = static_cast<SessionState*>(cookie);
     if (st == nullptr) return;  // session_open failed (logged by the SDK)
     const unsigned d = seg.direction & 1u;

@@ -44,7 +44,7 @@ public:
 
     void* session_open(const sth_session_info& s);
     void session_packet(void* cookie, const sth_session_info& s, const sth_packet& p,
-                        const sth_segment& seg);
+                        const sth_segment& seg) noexcept;
     void session_summary(void* cookie, const sth_session_info& s, JsonSink& out);
     void session_done(void* cookie, const sth_session_info& s);
 
