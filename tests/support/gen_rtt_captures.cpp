@@ -219,6 +219,28 @@ void karn(CaptureWriter& w) {
     f.client(420'000, 101, 0, 0, 2501, 65535);
 }
 
+// ring_copy: RTT 10 ms. The request (100 B) at 20,000 is ACKed by the first response
+// segment. Six response segments S0..S5 (1,000 B) at 30,000 + 10 k: S0..S3 fill the
+// analyzer's four-slot ring, S4 and S5 find it full (not timed). The client ACKs S0 at
+// 40,000 (10,000). The server sends S4 again at 40,005, 9,955 us after S5: within the
+// initial RTT, so the engine calls it out-of-order, as Wireshark does. The ACK of S4's end
+// at 50,000 gives no sample: the first copy was not timed, and timing the second would
+// say 9,995 where tshark (from the first copy) says 19,960: Karn-excluded. The ACK of S5
+// at 50,010: not timed (ring full). FINs after.
+void ring_copy(CaptureWriter& w) {
+    Flow f(w);
+    f.handshake(0, 9'000, 10'000, 1000);
+    f.client(20'000, 0, 100, k_psh, 0, 65535);
+    for (std::uint32_t k = 0; k < 6; ++k) f.server(30'000 + 10 * k, 1000 * k, 1000, 0, 100, 65535);
+    f.client(40'000, 100, 0, 0, 1000, 65535);
+    f.server(40'005, 4000, 1000, 0, 100, 65535);
+    f.client(50'000, 100, 0, 0, 5000, 65535);
+    f.client(50'010, 100, 0, 0, 6000, 65535);
+    f.server(100'000, 6000, 0, k_fin, 100, 65535);
+    f.client(110'000, 100, 0, k_fin, 6001, 65535);
+    f.server(120'000, 6001, 0, 0, 101, 65535);
+}
+
 // ts_oneway: picked up mid-stream (no handshake), one-way: the server sends, the client
 // only ACKs. TCP timestamps: the server's TSval is 5,000 + k, the client's 9,000 + k.
 // Round k (r = 100,000 + 20,000 k, k = 0..4): server segment (1,000 B) at r echoing the
@@ -338,7 +360,7 @@ int main(int argc, char** argv) {
         const std::vector<std::pair<std::string, void (*)(CaptureWriter&)>> cases = {
             {"handshake", handshake}, {"transfer", transfer},   {"rwnd", rwnd},
             {"app_pause", app_pause}, {"lossy", lossy},         {"karn", karn},
-            {"ts_oneway", ts_oneway}, {"stall_zero_window", stall_zero_window},
+            {"ring_copy", ring_copy}, {"ts_oneway", ts_oneway}, {"stall_zero_window", stall_zero_window},
             {"stall_rto", stall_rto}, {"stall_open", stall_open}, {"stall_tick", stall_tick},
             {"stall_syn", stall_syn},
         };

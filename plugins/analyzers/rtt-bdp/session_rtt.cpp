@@ -157,8 +157,11 @@ bool SessionRtt::record_segment(const sth_segment& seg, uint32_t now, SampleSink
     const int d = seg.direction;
     const DirRtt& r = dir[d];
     const uint32_t end = seg.seq + len;
+    // Below the highest end sent: a retransmission, unless the engine saw it arrive out of
+    // order, which holds only while every earlier copy was timed (nothing found the ring
+    // full since): else the first copy of these bytes may be one we did not record.
     const bool below = (r.flags & k_nxt_valid) != 0 && seq_lt(seg.seq, r.nxt) &&
-                       (seg.analysis & STH_SEG_OUT_OF_ORDER) == 0;
+                       ((seg.analysis & STH_SEG_OUT_OF_ORDER) == 0 || (r.flags & k_unrecorded) != 0);
     const bool retransmitted = (seg.analysis & k_retransmitted) != 0 || below;
     int free_slot = -1;
     for (int i = 0; i < k_ring; ++i) {
@@ -171,6 +174,7 @@ bool SessionRtt::record_segment(const sth_segment& seg, uint32_t now, SampleSink
             ring_taint |= bit;  // its bytes were sent again: no sample from it
     }
     if (free_slot < 0) {
+        dir[d].flags |= k_unrecorded;
         if (log != nullptr) log->ring_full(static_cast<uint8_t>(d), seg.ts_ns, end);
         return true;
     }
@@ -270,6 +274,7 @@ void SessionRtt::acknowledge(DirRtt& r, const sth_segment& seg) {
         r.nxt = r.una;
         r.flags |= k_nxt_valid;
     }
+    if (!seq_lt(r.una, r.nxt)) r.flags &= static_cast<uint16_t>(~k_unrecorded);  // all ACKed
     if ((seg.analysis & STH_SEG_DUPLICATE_ACK) != 0 && in_flight_of(r) > 0 &&
         (r.flags & k_recovery) == 0) {
         r.flags |= k_recovery;

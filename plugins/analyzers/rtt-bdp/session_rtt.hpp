@@ -70,7 +70,11 @@
 //   * Karn's rule: tshark times every exact-match ACK, from the oldest transmission of
 //     that end; we drop those whose segment was resent (karn_excluded).
 //   * The ring: with more than k_ring segments outstanding, later ones are not timed
-//     (ring_full); tshark keeps up to 10,000 per direction.
+//     (ring_full); tshark keeps up to 10,000 per direction. While a segment the ring had
+//     no room for may still be outstanding, a later copy of older bytes is taken for a
+//     retransmission even when the engine calls it out-of-order (Wireshark's 3 ms rule):
+//     its first copy's time is unknown here, so timing the second would under-measure
+//     (Karn's rule; karn_excluded counts it).
 //   * A 0 us sample counts here; tshark does not display a zero ack_rtt.
 //   * Microsecond resolution: a nanosecond capture's times are truncated to microseconds.
 //   * Goodput divides by the busy time, not by the connection's elapsed time (tcptrace).
@@ -110,6 +114,7 @@ enum DirFlag : uint16_t {
     k_mss_option = 1 << 10,
     k_ts_seen = 1 << 11,
     k_ts_pending = 1 << 12,
+    k_unrecorded = 1 << 13,  // a segment found the ring full since una last reached nxt
 };
 
 enum HsFlag : uint8_t {

@@ -192,6 +192,17 @@ def main():
         "rtt.server.ack.min_us": 9000, "rtt.server.ack.max_us": 10000,
     })
 
+    # ring_copy: client side: SYN-ACK -> ACK 1,000, S0 10,000, the server's FIN -> the
+    # client's FIN 10,000; the ACK of S4's end is Karn-excluded (its first copy found the
+    # ring full: untimed), S5's ACK untimed. Server side: SYN 9,000, request 10,000, the
+    # client's FIN 10,000.
+    case("ring_copy", {
+        "rtt.client.ack.count": 3, "rtt.client.ack.karn_excluded": 1,
+        "rtt.client.ack.min_us": 1000, "rtt.client.ack.max_us": 10000,
+        "rtt.server.ack.count": 3, "rtt.server.ack.karn_excluded": 0,
+        "rtt.server.ack.min_us": 9000, "rtt.server.ack.max_us": 10000,
+    })
+
     # ts_oneway (mid-stream, only the server sends): ACK samples exist for the client
     # side only (5 x 15,000). Timestamps: the server's TSval is echoed by the client
     # 15,000 us later (client side, 5 samples); the client's TSval (on its pure ACKs) is
