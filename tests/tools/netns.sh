@@ -17,10 +17,8 @@
 #            The "bridge" namespace routes between the two links (ip_forward) and holds an
 #            nftables table `sth_loss` whose forward chain drops
 #            `meta l4proto tcp numgen random mod 10000 < N*100`.
-# Every veth has MTU 1500 and TSO, GSO and GRO off (ethtool -K), so what is captured is
-# what crossed the wire: MTU-sized segments. Transmit checksum offload stays on, as on
-# users' hosts: segments the kernel checksums in software (RSTs, TIME_WAIT ACKs) carry
-# valid checksums, the rest partial ones, which the tool must take for offload.
+# Every veth has MTU 1500 and TSO, GSO, GRO and TX checksum offload off (ethtool -K), so
+# what is captured is what crossed the wire: MTU-sized segments with final checksums.
 # IPv6 is disabled in the namespaces (no ND/MLD noise in captures).
 #
 # After sth_ns_up these are set: STH_NS_CLI STH_NS_SRV STH_NS_BR (empty in direct mode)
@@ -100,9 +98,9 @@ _sth_ns_if_setup() {
     local ns=$1 dev=$2
     ip -n "$ns" link set dev "$dev" mtu 1500 up || return 1
     ip netns exec "$ns" sysctl -qw "net.ipv6.conf.$dev.disable_ipv6=1" >/dev/null 2>&1 || true
-    # Transmit checksum offload stays on, as on users' hosts: a packet captured where it
-    # was sent (or on a veth, anywhere) carries a partial checksum; the tool must cope.
-    ip netns exec "$ns" ethtool -K "$dev" tso off gso off gro off >/dev/null || return 1
+    # tx off also turns off TSO (it needs checksum offload); say everything explicitly.
+    ip netns exec "$ns" ethtool -K "$dev" tx off tso off gso off gro off >/dev/null 2>&1 ||
+        ip netns exec "$ns" ethtool -K "$dev" tso off gso off gro off || return 1
     local feats
     feats=$(ip netns exec "$ns" ethtool -k "$dev" 2>/dev/null |
         grep -E '^(tcp-segmentation-offload|generic-segmentation-offload|generic-receive-offload):')

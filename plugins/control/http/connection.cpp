@@ -89,9 +89,11 @@ void Connection::become_events(Response r, bool chunked) {
     framing_ = r.framing;
     chunked_ = chunked;
     filter_ = std::move(r.filter);
+    // Subscribed before the head leaves: a client that reads the head and then makes
+    // traffic sees every event of it (the host builds events from here on).
+    srv_.add_stream(this);
     send(stream_head(r, chunked));
     write();
-    srv_.add_stream(this);
 }
 
 void Connection::become_raw() {
