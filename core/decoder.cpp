@@ -199,6 +199,7 @@ DecodeStatus tcp(const uint8_t* d, uint32_t ip_payload_len, uint32_t captured, D
     out.payload_len = ip_payload_len - hdr;
     out.payload_captured = captured - hdr < out.payload_len ? captured - hdr : out.payload_len;
     out.checksum_ok = true;
+    out.checksum_partial = false;
     return DecodeStatus::ok;
 }
 
@@ -234,6 +235,7 @@ DecodeStatus quoted_tcp(const uint8_t* q, uint32_t len, DecodedPacket& out) {
     out.payload_len = out.payload_captured = 0;
     out.ip_total_len = 0;
     out.checksum_ok = true;
+    out.checksum_partial = false;
     out.segment = nullptr;
     out.segment_len = 0;
     out.segment_complete = false;
@@ -365,8 +367,8 @@ DecodeStatus ipv6(const uint8_t* d, uint32_t cap, bool cut_by_snaplen, DecodedPa
 
 static DecodeStatus decode_headers(const sth_packet& packet, DecodedPacket& out);
 
-bool tcp_checksum_valid(uint8_t ip_version, const uint8_t* src, const uint8_t* dst,
-                        const uint8_t* segment, uint32_t length) {
+TcpChecksumState tcp_checksum_state(uint8_t ip_version, const uint8_t* src, const uint8_t* dst,
+                                    const uint8_t* segment, uint32_t length) {
     // The pseudo-header as 32-bit words: the addresses, then zero, protocol 6 and the
     // length as they would sit in memory (network order). Summed the same way as the
     // segment (native 32-bit words into 64 bits), so the fold below treats them alike.
@@ -385,7 +387,12 @@ bool tcp_checksum_valid(uint8_t ip_version, const uint8_t* src, const uint8_t* d
     std::memcpy(&t0, tail, 4);
     std::memcpy(&t1, tail + 4, 4);
     acc += uint64_t{t0} + t1;
-    return fold(sum_bytes(segment, length, acc)) == 0xffff;
+    if (fold(sum_bytes(segment, length, acc)) == 0xffff) return TcpChecksumState::valid;
+    // Offload: the field is the pseudo-header sum folded, not complemented. Both sides
+    // are in native byte order (the ones' complement sum is byte-order independent).
+    uint16_t field;
+    std::memcpy(&field, segment + 16, 2);
+    return field == fold(acc) ? TcpChecksumState::partial : TcpChecksumState::bad;
 }
 
 const char* decode_status_name(DecodeStatus s) {
@@ -405,9 +412,12 @@ bool decode_status_is_malformed(DecodeStatus s) {
 
 DecodeStatus decode_packet(const sth_packet& packet, DecodedPacket& out, bool verify_checksum) {
     DecodeStatus st = decode_headers(packet, out);
-    if (st == DecodeStatus::ok && verify_checksum && out.segment_complete)
-        out.checksum_ok = tcp_checksum_valid(out.ip_version, out.src.data(), out.dst.data(),
-                                             out.segment, out.segment_len);
+    if (st == DecodeStatus::ok && verify_checksum && out.segment_complete) {
+        const TcpChecksumState c = tcp_checksum_state(out.ip_version, out.src.data(),
+                                                      out.dst.data(), out.segment, out.segment_len);
+        out.checksum_ok = c != TcpChecksumState::bad;
+        out.checksum_partial = c == TcpChecksumState::partial;
+    }
     return st;
 }
 

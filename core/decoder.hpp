@@ -87,8 +87,13 @@ struct DecodedPacket {
     uint32_t payload_captured = 0;   // how much of it is in the capture
     uint32_t ip_total_len = 0;
     // The TCP checksum: false only when the whole segment was captured and the sum is
-    // wrong (a corrupted segment, or the capturing host's own offloaded packet).
+    // wrong (a corrupted segment, or an offloaded packet of a host that leaves something
+    // other than Linux's partial sum in the field).
     bool checksum_ok = true;
+    // The field held the folded pseudo-header sum alone: the capturing host's own packet
+    // with transmit checksum offload (Linux CHECKSUM_PARTIAL; the NIC finishes it on the
+    // wire). Counted as checksum_ok: the receiver sees the finished checksum.
+    bool checksum_partial = false;
     const uint8_t* segment = nullptr;  // the TCP segment (header + payload) ...
     uint32_t segment_len = 0;          // ... its length as the IP header says
     bool segment_complete = false;     // the whole segment is in the capture
@@ -100,9 +105,17 @@ namespace tcp_flag {
 constexpr uint8_t fin = 0x01, syn = 0x02, rst = 0x04, psh = 0x08, ack = 0x10;
 }
 
-// The Internet checksum over a TCP segment and its pseudo-header; true when valid.
-bool tcp_checksum_valid(uint8_t ip_version, const uint8_t* src, const uint8_t* dst,
-                        const uint8_t* segment, uint32_t length);
+// The TCP checksum of a whole captured segment (header + payload, `length` bytes, at
+// least 20) against its pseudo-header.
+enum class TcpChecksumState : uint8_t {
+    valid,    // the Internet checksum over segment and pseudo-header is right
+    partial,  // the field holds the folded pseudo-header sum only: what Linux leaves for
+              // a NIC with transmit checksum offload (CHECKSUM_PARTIAL; tcp_v4_send_check,
+              // tcp_v6_send_check), seen when capturing on the sending host
+    bad,      // neither: corrupted on the way, or another stack's unfinished offload
+};
+TcpChecksumState tcp_checksum_state(uint8_t ip_version, const uint8_t* src, const uint8_t* dst,
+                                    const uint8_t* segment, uint32_t length);
 
 // Decodes `packet` into `out`. Reads only packet->data[0 .. caplen). Without
 // `verify_checksum` (only the flow is needed, e.g. to pick a shard) the payload is not

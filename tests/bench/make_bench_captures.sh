@@ -7,7 +7,7 @@
 #   bulk.pcap        >= 500 MB of real HTTP/1.1 traffic: nginx in one network namespace,
 #                    four parallel keep-alive curl clients in another (each: downloads of
 #                    64 MB, 8 MB, 256 KB, 4 KB, 8 MB, 64 MB and one 8 MB POST), across a veth
-#                    pair at MTU 1500 with TSO/GSO/GRO and checksum offload off.
+#                    pair at MTU 1500 with TSO/GSO/GRO off and transmit checksum offload on.
 #   short.pcap       ~100k short HTTP sessions: wrk with `Connection: close` fetching a 3-byte
 #                    body; each session is handshake, request, response, FIN both ways.
 #   concurrent.pcap  1M concurrent sessions that never close (synthetic: gen_concurrent,

@@ -17,8 +17,11 @@
 #            The "bridge" namespace routes between the two links (ip_forward) and holds an
 #            nftables table `sth_loss` whose forward chain drops
 #            `meta l4proto tcp numgen random mod 10000 < N*100`.
-# Every veth has MTU 1500 and TSO, GSO, GRO and TX checksum offload off (ethtool -K), so
-# what is captured is what crossed the wire: MTU-sized segments with final checksums.
+# Every veth has MTU 1500 and TSO, GSO and GRO off (ethtool -K), so what is captured is
+# MTU-sized segments as they crossed the wire. Transmit checksum offload stays on, as on
+# users' hosts: a capture on a sender's veth holds Linux's partial checksums (the folded
+# pseudo-header sum), which the decoder recognizes; a packet the kernel finishes in
+# software (a retransmission, say) has a full one.
 # IPv6 is disabled in the namespaces (no ND/MLD noise in captures).
 #
 # After sth_ns_up these are set: STH_NS_CLI STH_NS_SRV STH_NS_BR (empty in direct mode)
@@ -98,14 +101,17 @@ _sth_ns_if_setup() {
     local ns=$1 dev=$2
     ip -n "$ns" link set dev "$dev" mtu 1500 up || return 1
     ip netns exec "$ns" sysctl -qw "net.ipv6.conf.$dev.disable_ipv6=1" >/dev/null 2>&1 || true
-    # tx off also turns off TSO (it needs checksum offload); say everything explicitly.
-    ip netns exec "$ns" ethtool -K "$dev" tx off tso off gso off gro off >/dev/null 2>&1 ||
+    ip netns exec "$ns" ethtool -K "$dev" tx on tso off gso off gro off >/dev/null 2>&1 ||
         ip netns exec "$ns" ethtool -K "$dev" tso off gso off gro off || return 1
     local feats
     feats=$(ip netns exec "$ns" ethtool -k "$dev" 2>/dev/null |
         grep -E '^(tcp-segmentation-offload|generic-segmentation-offload|generic-receive-offload):')
     if grep -q ': on' <<<"$feats"; then
         _sth_ns_log "offloads still on for $ns/$dev: $feats"
+        return 1
+    fi
+    if ! ip netns exec "$ns" ethtool -k "$dev" 2>/dev/null | grep -q '^tx-checksumming: on'; then
+        _sth_ns_log "transmit checksum offload is not on for $ns/$dev"
         return 1
     fi
 }

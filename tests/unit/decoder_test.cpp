@@ -47,11 +47,12 @@ BOOST_AUTO_TEST_CASE(valid_checksums_of_every_length_are_accepted) {
 
 BOOST_AUTO_TEST_CASE(wrong_checksums_are_detected) {
     const IpAddress a = IpAddress::parse("198.18.0.1"), b = IpAddress::parse("198.18.0.2");
-    for (TcpChecksum mode : {TcpChecksum::corrupt, TcpChecksum::pseudo_header_only}) {
+    for (TcpChecksum mode : {TcpChecksum::corrupt, TcpChecksum::zero}) {
         for (size_t len : {0, 1, 100, 1448}) {
             DecodedPacket d;
             BOOST_TEST_REQUIRE(decode_raw(segment(a, b, len, mode), d) == DecodeStatus::ok);
             BOOST_TEST(!d.checksum_ok, "payload " << len);
+            BOOST_TEST(!d.checksum_partial, "payload " << len);
         }
     }
     // One flipped payload bit is caught too.
@@ -60,6 +61,37 @@ BOOST_AUTO_TEST_CASE(wrong_checksums_are_detected) {
     DecodedPacket d;
     BOOST_TEST_REQUIRE(decode_raw(ip, d) == DecodeStatus::ok);
     BOOST_TEST(!d.checksum_ok);
+}
+
+// Linux with transmit checksum offload leaves the folded pseudo-header sum in the field
+// (CHECKSUM_PARTIAL) and the NIC finishes it: a capture on the sending host sees that.
+BOOST_AUTO_TEST_CASE(a_partial_checksum_of_transmit_offload_is_recognized) {
+    const IpAddress v4a = IpAddress::parse("198.18.0.1"), v4b = IpAddress::parse("198.18.0.2");
+    const IpAddress v6a = IpAddress::parse("2001:db8::1"), v6b = IpAddress::parse("2001:db8::2");
+    for (size_t len : {0, 1, 2, 3, 31, 32, 33, 1447, 1448}) {
+        for (bool v6 : {false, true}) {
+            DecodedPacket d;
+            Bytes ip = v6 ? segment(v6a, v6b, len, TcpChecksum::pseudo_header_only)
+                          : segment(v4a, v4b, len, TcpChecksum::pseudo_header_only);
+            BOOST_TEST_REQUIRE(decode_raw(ip, d) == DecodeStatus::ok);
+            BOOST_TEST(d.checksum_ok, (v6 ? "IPv6" : "IPv4") << " payload " << len);
+            BOOST_TEST(d.checksum_partial, (v6 ? "IPv6" : "IPv4") << " payload " << len);
+            // A finished checksum is not partial.
+            ip = v6 ? segment(v6a, v6b, len, TcpChecksum::correct)
+                    : segment(v4a, v4b, len, TcpChecksum::correct);
+            BOOST_TEST_REQUIRE(decode_raw(ip, d) == DecodeStatus::ok);
+            BOOST_TEST(!d.checksum_partial);
+        }
+    }
+    // The partial sum covers the addresses and the length: the same field on a packet
+    // whose length or address differs is a bad checksum.
+    Bytes ip = segment(v4a, v4b, 100, TcpChecksum::pseudo_header_only);
+    Bytes other = segment(v4a, v4b, 101, TcpChecksum::pseudo_header_only);
+    std::copy(ip.begin() + 20 + 16, ip.begin() + 20 + 18, other.begin() + 20 + 16);
+    DecodedPacket d;
+    BOOST_TEST_REQUIRE(decode_raw(other, d) == DecodeStatus::ok);
+    BOOST_TEST(!d.checksum_ok);
+    BOOST_TEST(!d.checksum_partial);
 }
 
 BOOST_AUTO_TEST_CASE(header_fields_are_read) {

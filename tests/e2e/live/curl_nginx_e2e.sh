@@ -4,9 +4,10 @@
 #   curl_nginx_e2e.sh STETHOSCOPE_BIN WORKDIR
 #
 # Two namespaces joined by one veth (tests/tools/netns.sh, direct topology, MTU 1500, no
-# offloads): curl in "cli" (198.18.0.1), nginx in "srv" (198.18.0.2:80). Two stethoscope
-# instances capture the same traffic: client mode on the client's sth0 and filter mode
-# ("tcp port 80") on the server's sth0. The workload (lib.sh live_http_workload): a
+# segmentation offloads, transmit checksum offload on): curl in "cli" (198.18.0.1), nginx
+# in "srv" (198.18.0.2:80). Two stethoscope instances capture the same traffic: client
+# mode on the client's sth0 and filter mode ("tcp port 80") on the server's sth0. The
+# workload (lib.sh live_http_workload): a
 # keep-alive connection with 5 requests, four concurrent paced 1 MiB downloads, a 10 MiB
 # download and a 1.2 MB POST at the same time.
 #
