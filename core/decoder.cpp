@@ -192,7 +192,7 @@ DecodeStatus tcp(const uint8_t* d, uint32_t ip_payload_len, uint32_t captured, D
     out.ack = be32(d + 8);
     out.flags = d[13];
     out.window = be16(d + 14);
-    out.options = TcpOptions{};
+    out.options.reset();
     if (DecodeStatus s = parse_tcp_options(d + 20, hdr - 20, out.options); s != DecodeStatus::ok)
         return s;
     out.payload = d + hdr;
@@ -230,7 +230,7 @@ DecodeStatus quoted_tcp(const uint8_t* q, uint32_t len, DecodedPacket& out) {
     out.ack = 0;
     out.flags = 0;
     out.window = 0;
-    out.options = TcpOptions{};
+    out.options.reset();
     out.payload = nullptr;
     out.payload_len = out.payload_captured = 0;
     out.ip_total_len = 0;

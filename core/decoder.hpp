@@ -46,8 +46,21 @@ struct TcpOptions {
     bool has_timestamps = false;
     uint32_t ts_val = 0, ts_ecr = 0;
     uint8_t sack_block_count = 0;
-    std::array<std::array<uint32_t, 2>, 4> sack_blocks{};
+    std::array<std::array<uint32_t, 2>, 4> sack_blocks{};  // the first sack_block_count
     bool fast_open = false;
+
+    // Back to "no options", field by field: assigning a TcpOptions{} built a temporary
+    // whose narrow stores the wide copy then waited on (a store-forwarding stall on every
+    // packet). The SACK block values are left: only the first sack_block_count count.
+    void reset() {
+        mss = 0;
+        window_scale = -1;
+        sack_permitted = false;
+        has_timestamps = false;
+        ts_val = ts_ecr = 0;
+        sack_block_count = 0;
+        fast_open = false;
+    }
 };
 
 // Where a fragment sits, filled in when decode_packet returns ip_fragment.

@@ -10,6 +10,7 @@ namespace stethoscope::core {
 namespace {
 // What a record counts against the queue limit (its JSON is about this large).
 constexpr size_t k_opened_size = 320, k_closed_size = 1024;
+constexpr size_t k_wake_bytes = size_t{64} << 10;
 }  // namespace
 
 void EventBus::Batch::add(std::string_view type, std::string_view json, uint64_t uid) {
@@ -84,7 +85,7 @@ void EventBus::enqueue(size_t size, Add&& add) {
     published_.fetch_add(1, std::memory_order_relaxed);
     // Wake the thread only when it sleeps (the first event after a quiet spell) or the
     // batch fills up; otherwise it comes for the batch within a millisecond.
-    if (idle_ || queue_.bytes * 2 > queue_limit_) wake_.notify_one();
+    if (idle_ || queue_.bytes > k_wake_bytes) wake_.notify_one();
 }
 
 void EventBus::publish(std::string_view type, std::string_view json, uint64_t uid) {
@@ -128,22 +129,19 @@ void EventBus::run() {
 }
 
 void EventBus::deliver(Batch& batch) {
-    // The batch's NDJSON in order: text events as they are, records written now.
-    out_.clear();
+    // The batch's NDJSON in order, in one writer: text events as they are, records
+    // written now.
+    render_.clear();
     spans_.clear();
     for (const Batch::Entry& e : batch.entries) {
-        const size_t at = out_.size();
-        if (e.kind == Batch::text_event) {
-            out_.append(batch.text, e.at, e.size + 1);
-        } else {
-            render_.clear();
-            if (e.kind == Batch::opened_record) write_opened(render_, batch.opened[e.at]);
-            else write_closed(render_, batch.closed[e.at]);
-            out_.append(render_.str());
-            out_ += '\n';
-        }
-        spans_.emplace_back(at, out_.size() - at - 1);
+        const size_t at = render_.size();
+        if (e.kind == Batch::text_event) render_.raw(std::string_view(batch.text).substr(e.at, e.size));
+        else if (e.kind == Batch::opened_record) write_opened(render_, batch.opened[e.at]);
+        else write_closed(render_, batch.closed[e.at]);
+        spans_.emplace_back(at, render_.size() - at);
+        render_.end_line();
     }
+    const std::string& out = render_.str();
     const bool debug = log_enabled(STH_LOG_DEBUG);
     if (!subscribers_.empty() || debug) {
         for (size_t i = 0; i < batch.entries.size(); ++i) {
@@ -153,7 +151,7 @@ void EventBus::deliver(Batch& batch) {
                                     : std::string_view(batch.types.data() + e.type_at, e.type_size);
             sth_event ev{sizeof(sth_event),
                          {type.data(), type.size()},
-                         {out_.data() + spans_[i].first, spans_[i].second},
+                         {out.data() + spans_[i].first, spans_[i].second},
                          e.uid};
             if (debug)
                 log_message(STH_LOG_DEBUG, "event", std::string_view(ev.json.data, ev.json.size));
@@ -161,11 +159,11 @@ void EventBus::deliver(Batch& batch) {
                 if (s.wants()) s.fn(ev);
         }
     }
-    if (to_stdout_ && !out_.empty()) {
-        std::fwrite(out_.data(), 1, out_.size(), stdout);
+    if (to_stdout_ && !out.empty()) {
+        std::fwrite(out.data(), 1, out.size(), stdout);
         std::fflush(stdout);  // a reader tailing the events sees the batch at once
     }
-    if (out_.capacity() > (size_t{8} << 20)) std::string().swap(out_);
+    if (out.capacity() > (size_t{8} << 20)) render_ = JsonWriter(4096);  // after a burst
     batch.clear();
 }
 

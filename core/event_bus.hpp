@@ -130,9 +130,8 @@ private:
     std::thread thread_;
     std::mutex deliver_mutex_;  // synchronous delivery (no thread)
     Batch sync_;                // its one-event batch
-    std::string out_;           // a batch's NDJSON as written (event thread)
-    std::vector<std::pair<size_t, size_t>> spans_;  // each event's JSON in out_
-    JsonWriter render_{4096};   // writes the records
+    JsonWriter render_{4096};   // a batch's NDJSON as written (event thread)
+    std::vector<std::pair<size_t, size_t>> spans_;  // each event's JSON in render_
 };
 
 }  // namespace stethoscope::core
